@@ -1,0 +1,138 @@
+//! What the model needs to know about an architecture. Plain data: every profile is
+//! available on every host, so the model is tested for arches we cannot run.
+
+use serde::Serialize;
+
+/// Where the child's stack pointer starts (`clone3_stack_valid` in kernel/fork.c).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum StackRule {
+    /// SP = stack + stack_size: every arch without CONFIG_STACK_GROWSUP.
+    GrowsDown,
+    /// `stack` passed through unchanged as the lowest address: parisc (CONFIG_STACK_GROWSUP),
+    /// and ia64, whose arch code took stack and stack_size separately until its removal in 6.7.
+    GrowsUp,
+}
+
+/// How `CLONE_SETTLS` treats `tls` (`copy_thread` / `set_new_tls` per arch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum TlsRule {
+    /// x86_64 `do_arch_prctl_64(ARCH_SET_FS)`: tls >= TASK_SIZE_MAX gives EPERM.
+    FsBase { task_size_max: u64 },
+    /// i386 and ia32 compat `do_set_thread_area`: tls points at a `struct user_desc`.
+    UserDesc,
+    /// arm64 TPIDR_EL0, riscv64 tp: any value is taken as is, never an error.
+    Register,
+}
+
+/// Legacy `clone()` argument order (CONFIG_CLONE_BACKWARDS* in arch/Kconfig).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum CloneOrder {
+    /// (flags, newsp, parent_tid, child_tid, tls)
+    Default,
+    /// (flags, newsp, parent_tid, tls, child_tid)
+    Backwards,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ArchProfile {
+    /// The id used in case instance names and snapshot paths.
+    pub name: &'static str,
+    /// `_NSIG`: the highest valid exit_signal (`valid_signal`).
+    pub nsig: u64,
+    /// Highest user address + 1 that `access_ok` accepts for the stack range.
+    pub user_addr_limit: u64,
+    /// The page size a default Debian kernel of this arch uses. The runner reads the real
+    /// one from the kernel (AT_PAGESZ) and the model takes that; this is for model tests.
+    pub default_page_size: u64,
+    pub stack: StackRule,
+    pub tls: TlsRule,
+    pub clone_order: CloneOrder,
+    /// First release with clone3 for this arch; `None`: never in mainline.
+    pub clone3_since: Option<(u32, u32)>,
+}
+
+// x86_64 TASK_SIZE_MAX with 4-level paging: (1 << 47) - PAGE_SIZE (arch/x86/include/asm/page_64_types.h).
+const X86_64_TASK_SIZE_MAX: u64 = (1 << 47) - 4096;
+
+impl ArchProfile {
+    pub const X86_64: Self = Self {
+        name: "x86_64",
+        nsig: 64,
+        user_addr_limit: X86_64_TASK_SIZE_MAX,
+        default_page_size: 4096,
+        stack: StackRule::GrowsDown,
+        tls: TlsRule::FsBase { task_size_max: X86_64_TASK_SIZE_MAX },
+        clone_order: CloneOrder::Default,
+        clone3_since: Some((5, 3)),
+    };
+    /// A 32-bit task on an x86_64 kernel (ia32 compat): access_ok uses TASK_SIZE_MAX too.
+    pub const I386_COMPAT: Self = Self {
+        name: "i386",
+        tls: TlsRule::UserDesc,
+        clone_order: CloneOrder::Backwards,
+        ..Self::X86_64
+    };
+    /// A native 32-bit i386 kernel (3G/1G split: TASK_SIZE = PAGE_OFFSET = 0xC0000000).
+    pub const I386_NATIVE: Self = Self {
+        name: "i386-native",
+        user_addr_limit: 0xC000_0000,
+        ..Self::I386_COMPAT
+    };
+    /// arm64 with 48-bit VAs (Debian's CONFIG_ARM64_VA_BITS=48).
+    pub const AARCH64: Self = Self {
+        name: "aarch64",
+        nsig: 64,
+        user_addr_limit: 1 << 48,
+        default_page_size: 4096,
+        stack: StackRule::GrowsDown,
+        tls: TlsRule::Register,
+        clone_order: CloneOrder::Backwards,
+        clone3_since: Some((5, 3)),
+    };
+    /// riscv64 under Sv39 (what QEMU's virt `rv64` gives a Debian kernel by default: TASK_SIZE 2^38 - ...).
+    pub const RISCV64: Self = Self {
+        name: "riscv64",
+        user_addr_limit: 1 << 38,
+        ..Self::AARCH64
+    };
+    /// ia64: never had clone3 in mainline (removed in 6.7), kept as the STACK_GROWSUP-style
+    /// profile the model is tested against.
+    pub const IA64: Self = Self {
+        name: "ia64",
+        nsig: 64,
+        user_addr_limit: 1 << 61,
+        default_page_size: 16384,
+        stack: StackRule::GrowsUp,
+        tls: TlsRule::Register,
+        clone_order: CloneOrder::Default,
+        clone3_since: None,
+    };
+    /// parisc: CONFIG_STACK_GROWSUP, clone3 since 5.3.
+    pub const PARISC: Self = Self {
+        name: "parisc",
+        clone3_since: Some((5, 3)),
+        user_addr_limit: 1 << 32,
+        default_page_size: 4096,
+        ..Self::IA64
+    };
+
+    pub const ALL: [Self; 7] =
+        [Self::X86_64, Self::I386_COMPAT, Self::I386_NATIVE, Self::AARCH64, Self::RISCV64, Self::IA64, Self::PARISC];
+
+    pub fn by_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name == name)
+    }
+
+    /// The profile of the arch this binary runs as.
+    pub fn native() -> Self {
+        if cfg!(target_arch = "x86_64") {
+            Self::X86_64
+        } else if cfg!(target_arch = "x86") {
+            Self::I386_COMPAT
+        } else if cfg!(target_arch = "aarch64") {
+            Self::AARCH64
+        } else {
+            Self::RISCV64
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! One clone3 attempt, described symbolically: sizes relative to the page, pointers by
+//! where they point, pids by what they are in the sandbox. The runner turns a `Case` into
+//! real memory; the model reads the same description.
+
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Case {
+    /// `family.case`, each segment `[a-z0-9_]`, stable forever (ci-conventions.md).
+    pub id: String,
+    /// One sentence: what this case checks.
+    pub why: &'static str,
+    pub size: Size,
+    pub placement: Placement,
+    pub flags: u64,
+    pub exit_signal: u64,
+    pub pidfd: Ptr,
+    pub child_tid: Ptr,
+    pub parent_tid: Ptr,
+    pub stack: Stack,
+    pub tls: Tls,
+    pub set_tid: SetTid,
+    pub cgroup: CgroupArg,
+    /// Contents past the 88 bytes the kernel knows of today (only read when size > 88).
+    pub tail: Tail,
+    pub caller: Caller,
+    pub needs: &'static [Gate],
+}
+
+/// `usize`, the second clone3 argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Size {
+    Bytes(u64),
+    /// PAGE_SIZE + delta (delta may be negative).
+    Page(i64),
+}
+
+/// Where the `struct clone_args` buffer lies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Placement {
+    /// In ordinary readable memory, zero past the fields.
+    Mapped,
+    Null,
+    /// An address with nothing mapped.
+    Unmapped,
+    /// Readable up to this byte offset, then a PROT_NONE page.
+    GuardAt(u64),
+}
+
+/// What a user pointer field holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Ptr {
+    Null,
+    /// A writable word the runner owns.
+    Valid,
+    /// An address with nothing mapped.
+    Unmapped,
+    /// The same address as `parent_tid` (for `pidfd`).
+    SameAsParentTid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Stack {
+    /// stack = 0, stack_size = 0: the child shares the caller's SP value.
+    None,
+    /// A mapped, writable stack of this many bytes; the child runs on it.
+    Mapped(u64),
+    /// A page-aligned address with nothing mapped, below the user address limit.
+    Unmapped(u64),
+    /// Raw values, for cases the kernel must reject before using them.
+    Raw { stack: u64, size: u64 },
+    /// A range ending past the arch's user address limit (access_ok fails).
+    PastUserLimit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Tls {
+    None,
+    /// Address of a page the runner owns (with CLONE_SETTLS the child reads it back).
+    Page,
+    Raw(u64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SetTid {
+    pub ptr: Ptr,
+    /// `set_tid_size` as written into the struct.
+    pub size: u64,
+    /// The array, innermost level first; entries past the end are `Tid::Free`.
+    pub tids: &'static [Tid],
+}
+
+impl SetTid {
+    pub const NONE: Self = Self { ptr: Ptr::Null, size: 0, tids: &[] };
+
+    pub fn tid(&self, index: usize) -> Tid {
+        self.tids.get(index).copied().unwrap_or(Tid::Free)
+    }
+}
+
+/// A pid asked for through set_tid, by what it is at its level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Tid {
+    /// A literal value. The model knows 1 and values outside [1, pid_max).
+    Value(i32),
+    /// A pid the runner guarantees unused at that level (distinct per array index).
+    Free,
+    /// The caller's own pid at that level: always taken.
+    Own,
+    /// pid_max of the level: one past the largest valid pid.
+    PidMax,
+    /// A pid the runner has just used for a child and reaped: free again.
+    Freed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum CgroupArg {
+    /// The field is 0.
+    None,
+    /// An O_DIRECTORY fd of a fresh cgroup2 directory the runner creates and removes.
+    Target,
+    /// A number that is not an open fd.
+    ClosedFd,
+    /// An open directory that is not on cgroupfs (`/`).
+    NotCgroup,
+    /// A directory of a cgroup v1 hierarchy.
+    V1Dir,
+    Raw(u64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Tail {
+    Zero,
+    /// One non-zero byte at this offset (at or past 88).
+    NonZeroAt(u64),
+}
+
+/// Who calls clone3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Caller {
+    /// The suite's worker process.
+    Worker,
+    /// A child of the worker that dropped every capability (same uid).
+    NoCaps,
+}
+
+/// What a case needs from the machine; without it the case is SKIPped with the reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Gate {
+    /// The privileged PID-namespace sandbox, whose pid levels the suite owns.
+    PidSandbox,
+    /// A cgroup2 mount we may create directories in.
+    Cgroup2,
+    /// A mounted cgroup v1 hierarchy.
+    CgroupV1,
+}
+
+impl Gate {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Gate::PidSandbox => "needs CAP_SYS_ADMIN (runs in the suite's PID-namespace sandbox)",
+            Gate::Cgroup2 => "needs a writable cgroup2 mount and CAP_SYS_ADMIN",
+            Gate::CgroupV1 => "needs a mounted cgroup v1 hierarchy",
+        }
+    }
+}
+
+impl Case {
+    /// The defaults every table row starts from: a valid VER2 struct, flags 0,
+    /// exit_signal SIGCHLD, nothing else.
+    pub fn base(id: impl Into<String>, why: &'static str) -> Self {
+        Self {
+            id: id.into(),
+            why,
+            size: Size::Bytes(88),
+            placement: Placement::Mapped,
+            flags: 0,
+            exit_signal: SIGCHLD,
+            pidfd: Ptr::Null,
+            child_tid: Ptr::Null,
+            parent_tid: Ptr::Null,
+            stack: Stack::None,
+            tls: Tls::None,
+            set_tid: SetTid::NONE,
+            cgroup: CgroupArg::None,
+            tail: Tail::Zero,
+            caller: Caller::Worker,
+            needs: &[],
+        }
+    }
+
+    pub fn family(&self) -> &str {
+        self.id.split('.').next().unwrap_or("")
+    }
+
+    pub fn usize(&self, page_size: u64) -> u64 {
+        match self.size {
+            Size::Bytes(n) => n,
+            Size::Page(d) => (page_size as i64 + d) as u64,
+        }
+    }
+}
+
+pub const SIGCHLD: u64 = linux_raw_sys::general::SIGCHLD as u64;

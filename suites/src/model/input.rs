@@ -1,0 +1,199 @@
+//! The facts the rules read, derived once from a case and its environment: what the
+//! kernel sees in each field after copying `usize` bytes of a `ksize`-byte struct.
+
+use crate::case::{CgroupArg, Placement, Ptr, Stack, Tail, Tid, Tls};
+use crate::{Case, Env, Release};
+use clone3_arches::ArchProfile;
+
+pub struct Input<'a> {
+    pub case: &'a Case,
+    pub env: &'a Env,
+    pub arch: &'a ArchProfile,
+    pub usize: u64,
+    /// sizeof(struct clone_args) in this release.
+    pub ksize: u64,
+}
+
+/// Where a set_tid entry lands: `index` 0 is the child's innermost namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TidAt {
+    pub index: usize,
+    /// The case has CLONE_NEWPID: index 0 is a new namespace, index 1 the caller's.
+    pub newpid: bool,
+}
+
+impl TidAt {
+    /// The level is a namespace this clone creates: no reaper, no pids taken.
+    pub fn new_ns(self) -> bool {
+        self.newpid && self.index == 0
+    }
+
+    /// How many levels above the caller's own this entry lands (0 = the caller's
+    /// namespace); `None` for the new namespace.
+    pub fn above_caller(self) -> Option<usize> {
+        self.index.checked_sub(usize::from(self.newpid))
+    }
+}
+
+/// The struct's 8-byte words in field order (include/uapi/linux/sched.h).
+pub const WORD_FLAGS: u64 = 0;
+pub const WORD_SET_TID: u64 = 8;
+pub const WORD_SET_TID_SIZE: u64 = 9;
+pub const WORD_CGROUP: u64 = 10;
+const FIELD_WORDS: u64 = 11;
+
+impl<'a> Input<'a> {
+    pub fn new(case: &'a Case, env: &'a Env, arch: &'a ArchProfile) -> Self {
+        Self { case, env, arch, usize: case.usize(env.page_size), ksize: ksize(env.release) }
+    }
+
+    pub fn release(&self) -> Release {
+        self.env.release
+    }
+
+    /// Bytes of the buffer that can be read before a fault.
+    pub fn readable(&self) -> u64 {
+        match self.case.placement {
+            Placement::Mapped => u64::MAX,
+            Placement::Null | Placement::Unmapped => 0,
+            Placement::GuardAt(n) => n,
+        }
+    }
+
+    /// Is word `w` of the user buffer non-zero (as the runner writes it)?
+    pub fn word_nonzero(&self, w: u64) -> bool {
+        let c = self.case;
+        match w {
+            0 => c.flags != 0,
+            1 => c.pidfd != Ptr::Null,
+            2 => c.child_tid != Ptr::Null,
+            3 => c.parent_tid != Ptr::Null,
+            4 => c.exit_signal != 0,
+            5 => self.stack_value() != 0,
+            6 => self.stack_size() != 0,
+            7 => c.tls != Tls::None && c.tls != Tls::Raw(0),
+            8 => c.set_tid.ptr != Ptr::Null,
+            9 => c.set_tid.size != 0,
+            10 => c.cgroup != CgroupArg::None && c.cgroup != CgroupArg::Raw(0),
+            _ => matches!(c.tail, Tail::NonZeroAt(off) if off / 8 == w),
+        }
+    }
+
+    /// Is word `w` copied into the kernel's struct (else the kernel sees 0)?
+    pub fn copied(&self, w: u64) -> bool {
+        (w + 1) * 8 <= self.usize.min(self.ksize)
+    }
+
+    /// The kernel's view of a flag-like field: the value if copied, else 0.
+    pub fn flags(&self) -> u64 {
+        let f = if self.copied(WORD_FLAGS) { self.case.flags } else { 0 };
+        // v7.1 kernel_clone: CLONE_EMPTY_MNTNS implies CLONE_NEWNS.
+        if self.release().at_least(7, 1) && f & crate::flags::EMPTY_MNTNS != 0 {
+            f | crate::flags::NEWNS
+        } else {
+            f
+        }
+    }
+
+    pub fn has(&self, flag: u64) -> bool {
+        self.flags() & flag != 0
+    }
+
+    pub fn set_tid_size(&self) -> u64 {
+        if self.copied(WORD_SET_TID_SIZE) { self.case.set_tid.size } else { 0 }
+    }
+
+    pub fn set_tid_ptr(&self) -> Ptr {
+        if self.copied(WORD_SET_TID) { self.case.set_tid.ptr } else { Ptr::Null }
+    }
+
+    pub fn cgroup_copied(&self) -> bool {
+        self.copied(WORD_CGROUP)
+    }
+
+    /// The cgroup field's value where the model needs a number (fds are small).
+    pub fn cgroup_value(&self) -> u64 {
+        match self.case.cgroup {
+            CgroupArg::Raw(v) => v,
+            CgroupArg::None => 0,
+            _ => 3,
+        }
+    }
+
+    pub fn stack_value(&self) -> u64 {
+        match self.case.stack {
+            Stack::None => 0,
+            Stack::Raw { stack, .. } => stack,
+            Stack::Mapped(_) | Stack::Unmapped(_) => 0x1000_0000, // some mapped-range address
+            Stack::PastUserLimit => self.arch.user_addr_limit - 4096,
+        }
+    }
+
+    pub fn stack_size(&self) -> u64 {
+        match self.case.stack {
+            Stack::None => 0,
+            Stack::Raw { size, .. } => size,
+            Stack::Mapped(n) | Stack::Unmapped(n) => n,
+            Stack::PastUserLimit => 2 * 4096,
+        }
+    }
+
+    /// The set_tid entries the kernel will read, with where each lands.
+    pub fn tid_levels(&self) -> impl Iterator<Item = (Tid, TidAt)> + '_ {
+        let newpid = self.has(crate::flags::NEWPID);
+        (0..self.set_tid_size() as usize)
+            .map(move |i| (self.case.set_tid.tid(i), TidAt { index: i, newpid }))
+    }
+
+    /// The level of the child's innermost PID namespace.
+    pub fn child_level(&self) -> u32 {
+        self.env.pid_level + u32::from(self.has(crate::flags::NEWPID))
+    }
+
+    /// The value the runner writes for a set_tid entry (the model and the runner agree
+    /// on these choices; see `Tid`).
+    pub fn tid_value(&self, tid: Tid, at: TidAt) -> Option<i32> {
+        resolve_tid(tid, at, self.env)
+    }
+
+    /// Words past the fields that the case makes non-zero, or the field words.
+    pub fn words(&self) -> std::ops::Range<u64> {
+        0..FIELD_WORDS.max(self.usize.div_ceil(8))
+    }
+}
+
+/// sizeof(struct clone_args) in a release: VER0 from 5.3, VER1 (set_tid) from 5.5,
+/// VER2 (cgroup) from 5.7. Nothing has been appended since (shstk_token is not merged).
+pub fn ksize(r: Release) -> u64 {
+    if r.at_least(5, 7) {
+        88
+    } else if r.at_least(5, 5) {
+        80
+    } else {
+        64
+    }
+}
+
+/// The pid value for a set_tid entry. `Own` is the caller's own pid at that level,
+/// which the runner probes (NSpid) into `env`; `Free`/`Freed` are picked in the upper half
+/// of pid_max, far from the sequentially allocated pids of a run. The runner writes
+/// exactly these values.
+pub fn resolve_tid(tid: Tid, at: TidAt, env: &Env) -> Option<i32> {
+    let spare = env.pid_max / 2 + 2 * at.index as i32;
+    Some(match tid {
+        Tid::Value(v) => v,
+        Tid::Free => spare,
+        Tid::Freed => spare + 1,
+        Tid::PidMax => env.pid_max,
+        Tid::Own => own_pid(env, at.above_caller()?)?,
+    })
+}
+
+/// In the sandbox the worker is pid 2 in its namespace and pid 3 in the parent one
+/// (runner::sandbox starts init, init, worker in that order), and those two levels are
+/// the suite's own: every other pid there is the suite's children's.
+pub const SANDBOX_OWN_PIDS: [i32; 2] = [2, 3];
+
+fn own_pid(env: &Env, above_caller: usize) -> Option<i32> {
+    env.pid_sandbox.then(|| SANDBOX_OWN_PIDS.get(above_caller).copied()).flatten()
+}

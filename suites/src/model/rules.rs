@@ -1,0 +1,485 @@
+//! One rule per kernel check, in the order the kernel makes them. Each names the kernel
+//! function and the releases it holds for. Sources: kernel/fork.c (sys_clone3,
+//! copy_clone_args_from_user, clone3_args_valid, clone3_stack_valid, kernel_clone,
+//! copy_process), kernel/pid.c (alloc_pid), kernel/nsproxy.c (copy_namespaces),
+//! kernel/cgroup/cgroup.c (cgroup_css_set_fork), include/linux/uaccess.h
+//! (copy_struct_from_user), read for 5.3 … 7.x; shared/notes/clone3-ground-truth.md holds
+//! the line-by-line checks against Debian's 6.1 and 6.12 trees.
+
+use super::input::{Input, TidAt, SANDBOX_OWN_PIDS};
+use crate::case::{CgroupArg, Ptr, Tid, Tls};
+use crate::flags::*;
+use crate::{Errno, Release};
+use clone3_arches::TlsRule;
+
+/// What a rule concludes when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fire {
+    Errno(Errno),
+    /// The outcome depends on state the suite does not own (e.g. pids taken outside
+    /// the sandbox): the case is reported as SKIP with this reason.
+    Unpredictable(&'static str),
+}
+
+pub struct Rule {
+    pub id: &'static str,
+    /// The kernel function (and file) holding the check.
+    pub function: &'static str,
+    /// First release with the check (`None`: as old as clone3).
+    pub since: Option<Release>,
+    /// First release without it.
+    pub until: Option<Release>,
+    /// The commit or release note the rule comes from.
+    pub source: &'static str,
+    pub check: fn(&Input) -> Option<Fire>,
+}
+
+impl Rule {
+    pub fn applies_to(&self, r: Release) -> bool {
+        self.since.is_none_or(|s| r >= s) && self.until.is_none_or(|u| r < u)
+    }
+
+    pub fn source_line(&self) -> String {
+        let span = match (self.since, self.until) {
+            (Some(s), Some(u)) => format!("{}.{}–{}.{}", s.major, s.minor, u.major, u.minor),
+            (Some(s), None) => format!("since {s}"),
+            (None, Some(u)) => format!("until {u}"),
+            (None, None) => "5.3+".into(),
+        };
+        format!("{} ({span}): {}", self.function, self.source)
+    }
+}
+
+const fn v(major: u32, minor: u32, patch: u32) -> Option<Release> {
+    Some(Release::new(major, minor, patch))
+}
+
+fn err(e: Errno) -> Option<Fire> {
+    Some(Fire::Errno(e))
+}
+
+fn when(cond: bool, e: Errno) -> Option<Fire> {
+    if cond { err(e) } else { None }
+}
+
+use Errno::*;
+
+pub static RULES: &[Rule] = &[
+    Rule {
+        id: "entry.no_clone3",
+        function: "arch syscall table / __ARCH_BROKEN_SYS_CLONE3",
+        since: None,
+        until: None,
+        source: "clone3 wired up per arch from 5.3 (x86, arm64, riscv, …); ia64 never",
+        check: |i| {
+            let has = i.arch.clone3_since.is_some_and(|(ma, mi)| i.release().at_least(ma, mi));
+            when(!has, ENOSYS)
+        },
+    },
+    Rule {
+        id: "copy_args.size_above_page",
+        function: "copy_clone_args_from_user (kernel/fork.c)",
+        since: None,
+        until: None,
+        source: "usize > PAGE_SIZE is refused before the pointer is touched",
+        check: |i| when(i.usize > i.env.page_size, E2BIG),
+    },
+    Rule {
+        id: "copy_args.size_below_ver0",
+        function: "copy_clone_args_from_user (kernel/fork.c)",
+        since: None,
+        until: None,
+        source: "usize < CLONE_ARGS_SIZE_VER0 (64)",
+        check: |i| when(i.usize < 64, EINVAL),
+    },
+    Rule {
+        id: "copy_args.tail",
+        function: "copy_struct_from_user → check_zeroed_user (include/linux/uaccess.h, lib/usercopy.c)",
+        since: None,
+        until: None,
+        source: "bytes in [ksize, usize) scanned in address order: a fault gives EFAULT, a non-zero \
+                 byte E2BIG, whichever comes first (5.3 had its own byte loop with the same result)",
+        check: |i| {
+            let first = i.ksize / 8;
+            let last = i.usize.div_ceil(8);
+            (first..last).find_map(|w| {
+                if w * 8 >= i.readable() {
+                    err(EFAULT)
+                } else if i.word_nonzero(w) {
+                    err(E2BIG)
+                } else {
+                    None
+                }
+            })
+        },
+    },
+    Rule {
+        id: "copy_args.head_fault",
+        function: "copy_struct_from_user (include/linux/uaccess.h)",
+        since: None,
+        until: None,
+        source: "copy_from_user of min(usize, ksize) bytes faults",
+        check: |i| when(i.usize.min(i.ksize) > i.readable(), EFAULT),
+    },
+    Rule {
+        id: "copy_args.set_tid_size_above_max",
+        function: "copy_clone_args_from_user (kernel/fork.c)",
+        since: v(5, 5, 0),
+        until: None,
+        source: "set_tid_size > MAX_PID_NS_LEVEL (32); \"fork: extend clone3() to support setting a PID\"",
+        check: |i| when(i.set_tid_size() > 32, EINVAL),
+    },
+    Rule {
+        id: "copy_args.set_tid_size_without_array",
+        function: "copy_clone_args_from_user (kernel/fork.c)",
+        since: v(5, 5, 0),
+        until: None,
+        source: "!set_tid && set_tid_size > 0",
+        check: |i| when(i.set_tid_ptr() == Ptr::Null && i.set_tid_size() > 0, EINVAL),
+    },
+    Rule {
+        id: "copy_args.set_tid_array_without_size",
+        function: "copy_clone_args_from_user (kernel/fork.c)",
+        since: v(5, 5, 0),
+        until: None,
+        source: "set_tid && set_tid_size == 0",
+        check: |i| when(i.set_tid_ptr() != Ptr::Null && i.set_tid_size() == 0, EINVAL),
+    },
+    Rule {
+        id: "copy_args.exit_signal_high_bits",
+        function: "copy_clone_args_from_user (kernel/fork.c)",
+        since: v(5, 4, 0),
+        until: None,
+        source: "exit_signal & ~CSIGNAL; \"fork: block invalid exit signals with clone3()\" (5.4-rc1, Cc stable: \
+                 5.3.y point releases may have it)",
+        check: |i| when(i.case.exit_signal & !CSIGNAL != 0, EINVAL),
+    },
+    Rule {
+        id: "copy_args.exit_signal_invalid",
+        function: "copy_clone_args_from_user (kernel/fork.c)",
+        since: v(5, 4, 0),
+        until: v(7, 1, 0),
+        source: "!valid_signal(exit_signal): > _NSIG; moved to kernel_clone by 09e7827e7857 (v7.1)",
+        check: |i| when(i.case.exit_signal > i.arch.nsig, EINVAL),
+    },
+    Rule {
+        id: "copy_args.into_cgroup_bad",
+        function: "copy_clone_args_from_user (kernel/fork.c)",
+        since: v(5, 7, 0),
+        until: None,
+        source: "CLONE_INTO_CGROUP with cgroup > INT_MAX or usize < VER2; \"clone3: allow spawning processes into cgroups\"",
+        check: |i| {
+            let bad = i.usize < 88 || (i.cgroup_copied() && i.cgroup_value() > i32::MAX as u64);
+            when(i.has(INTO_CGROUP) && bad, EINVAL)
+        },
+    },
+    Rule {
+        id: "copy_args.set_tid_fault",
+        function: "copy_clone_args_from_user (kernel/fork.c)",
+        since: v(5, 5, 0),
+        until: None,
+        source: "copy_from_user of the set_tid array (set_tid_size * sizeof(pid_t)) faults",
+        check: |i| when(i.set_tid_size() > 0 && i.set_tid_ptr() == Ptr::Unmapped, EFAULT),
+    },
+    Rule {
+        id: "args_valid.unknown_flags",
+        function: "clone3_args_valid (kernel/fork.c)",
+        since: None,
+        until: None,
+        source: "flags outside CLONE_LEGACY_FLAGS | CLONE_CLEAR_SIGHAND (5.5) | CLONE_INTO_CGROUP (5.7) | \
+                 the v7.1 flags AUTOREAP, NNP, PIDFD_AUTOKILL, EMPTY_MNTNS",
+        check: |i| {
+            let r = i.release();
+            let mut known = 0xffff_ffffu64;
+            if r.at_least(5, 5) {
+                known |= CLEAR_SIGHAND;
+            }
+            if r.at_least(5, 7) {
+                known |= INTO_CGROUP;
+            }
+            if r.at_least(7, 1) {
+                known |= AUTOREAP | NNP | PIDFD_AUTOKILL | EMPTY_MNTNS;
+            }
+            when(i.flags() & !known != 0, EINVAL)
+        },
+    },
+    Rule {
+        id: "args_valid.csignal_or_detached",
+        function: "clone3_args_valid (kernel/fork.c)",
+        since: None,
+        until: None,
+        source: "flags & (CLONE_DETACHED | CSIGNAL); from 6.3 CLONE_NEWTIME (0x80, inside CSIGNAL) is exempt: \
+                 \"fork: allow CLONE_NEWTIME in clone3 flags\" (also in stable)",
+        check: |i| {
+            let csignal = if i.release().at_least(6, 3) { CSIGNAL & !NEWTIME } else { CSIGNAL };
+            when(i.flags() & (DETACHED | csignal) != 0, EINVAL)
+        },
+    },
+    Rule {
+        id: "args_valid.sighand_and_clear_sighand",
+        function: "clone3_args_valid (kernel/fork.c)",
+        since: v(5, 5, 0),
+        until: None,
+        source: "CLONE_SIGHAND | CLONE_CLEAR_SIGHAND together; \"clone3: add CLONE_CLEAR_SIGHAND\"",
+        check: |i| when(i.has(SIGHAND) && i.has(CLEAR_SIGHAND), EINVAL),
+    },
+    Rule {
+        id: "args_valid.thread_or_parent_with_exit_signal",
+        function: "clone3_args_valid (kernel/fork.c)",
+        since: None,
+        until: None,
+        source: "(CLONE_THREAD | CLONE_PARENT) && exit_signal",
+        check: |i| when(i.flags() & (THREAD | PARENT) != 0 && i.case.exit_signal != 0, EINVAL),
+    },
+    Rule {
+        id: "args_valid.stack_size_without_stack",
+        function: "clone3_stack_valid (kernel/fork.c)",
+        since: v(5, 3, 11),
+        until: None,
+        source: "stack == 0 && stack_size > 0; fa729c4df558 \"clone3: validate stack arguments\" (5.4, 5.3.11)",
+        check: |i| when(i.stack_value() == 0 && i.stack_size() > 0, EINVAL),
+    },
+    Rule {
+        id: "args_valid.stack_without_size",
+        function: "clone3_stack_valid (kernel/fork.c)",
+        since: v(5, 3, 11),
+        until: None,
+        source: "stack != 0 && stack_size == 0; fa729c4df558",
+        check: |i| when(i.stack_value() != 0 && i.stack_size() == 0, EINVAL),
+    },
+    Rule {
+        id: "args_valid.stack_not_user",
+        function: "clone3_stack_valid (kernel/fork.c)",
+        since: v(5, 3, 11),
+        until: None,
+        source: "!access_ok(stack, stack_size): EINVAL, not EFAULT; fa729c4df558",
+        check: |i| {
+            let (s, n) = (i.stack_value(), i.stack_size());
+            let fits = s.checked_add(n).is_some_and(|end| end <= i.arch.user_addr_limit);
+            when(s != 0 && !fits, EINVAL)
+        },
+    },
+    Rule {
+        id: "kernel_clone.pidfd_is_parent_tid",
+        function: "kernel_clone (kernel/fork.c)",
+        since: None,
+        until: None,
+        source: "CLONE_PIDFD | CLONE_PARENT_SETTID with pidfd == parent_tid (both NULL included)",
+        check: |i| {
+            let c = i.case;
+            let same = c.pidfd == Ptr::SameAsParentTid || (c.pidfd == Ptr::Null && c.parent_tid == Ptr::Null);
+            when(i.has(PIDFD) && i.has(PARENT_SETTID) && same, EINVAL)
+        },
+    },
+    Rule {
+        id: "kernel_clone.exit_signal_invalid",
+        function: "kernel_clone (kernel/fork.c)",
+        since: v(7, 1, 0),
+        until: None,
+        source: "!valid_signal(exit_signal), moved here from copy_clone_args_from_user by 09e7827e7857",
+        check: |i| when(i.case.exit_signal > i.arch.nsig, EINVAL),
+    },
+    Rule {
+        id: "copy_process.newns_with_fs",
+        function: "copy_process (kernel/fork.c)",
+        since: None,
+        until: None,
+        source: "(CLONE_NEWNS | CLONE_FS) == both",
+        check: |i| when(i.has(NEWNS) && i.has(FS), EINVAL),
+    },
+    Rule {
+        id: "copy_process.newuser_with_fs",
+        function: "copy_process (kernel/fork.c)",
+        since: None,
+        until: None,
+        source: "(CLONE_NEWUSER | CLONE_FS) == both",
+        check: |i| when(i.has(NEWUSER) && i.has(FS), EINVAL),
+    },
+    Rule {
+        id: "copy_process.debian_userns_sysctl",
+        function: "copy_process (kernel/fork.c, Debian patch add-sysctl-to-disallow-unprivileged-CLONE_NEWUSER)",
+        since: None,
+        until: None,
+        source: "NEWUSER without CAP_SYS_ADMIN while kernel.unprivileged_userns_clone = 0 (Debian kernels only)",
+        check: |i| when(i.has(NEWUSER) && !i.env.unprivileged_userns && !i.caller_admin(), EPERM),
+    },
+    Rule {
+        id: "copy_process.thread_without_sighand",
+        function: "copy_process (kernel/fork.c)",
+        since: None,
+        until: None,
+        source: "CLONE_THREAD requires CLONE_SIGHAND",
+        check: |i| when(i.has(THREAD) && !i.has(SIGHAND), EINVAL),
+    },
+    Rule {
+        id: "copy_process.sighand_without_vm",
+        function: "copy_process (kernel/fork.c)",
+        since: None,
+        until: None,
+        source: "CLONE_SIGHAND requires CLONE_VM",
+        check: |i| when(i.has(SIGHAND) && !i.has(VM), EINVAL),
+    },
+    Rule {
+        id: "copy_process.parent_from_init",
+        function: "copy_process (kernel/fork.c)",
+        since: None,
+        until: None,
+        source: "CLONE_PARENT from a SIGNAL_UNKILLABLE task (a PID-namespace init)",
+        check: |i| when(i.has(PARENT) && i.env.caller_is_pidns_init, EINVAL),
+    },
+    Rule {
+        id: "copy_process.thread_with_new_user_or_pid",
+        function: "copy_process (kernel/fork.c)",
+        since: None,
+        until: None,
+        source: "CLONE_THREAD with CLONE_NEWUSER or CLONE_NEWPID",
+        check: |i| when(i.has(THREAD) && i.flags() & (NEWUSER | NEWPID) != 0, EINVAL),
+    },
+    Rule {
+        id: "copy_process.pidfd_with_thread",
+        function: "copy_process (kernel/fork.c)",
+        since: None,
+        until: v(6, 9, 0),
+        source: "CLONE_PIDFD with CLONE_THREAD; allowed from 6.9 (\"pidfd: allow CLONE_THREAD | CLONE_PIDFD together\")",
+        check: |i| when(i.has(PIDFD) && i.has(THREAD), EINVAL),
+    },
+    Rule {
+        id: "copy_namespaces.needs_cap_sys_admin",
+        function: "copy_namespaces (kernel/nsproxy.c)",
+        since: None,
+        until: None,
+        source: "CLONE_NEW{NS,UTS,IPC,PID,NET,CGROUP,TIME} need CAP_SYS_ADMIN in the child's user namespace \
+                 (which a NEWUSER caller owns)",
+        check: |i| when(i.flags() & NEW_NS_NEEDING_ADMIN != 0 && !i.has(NEWUSER) && !i.caller_admin(), EPERM),
+    },
+    Rule {
+        id: "copy_namespaces.newipc_with_sysvsem",
+        function: "copy_namespaces (kernel/nsproxy.c)",
+        since: None,
+        until: None,
+        source: "CLONE_NEWIPC | CLONE_SYSVSEM together",
+        check: |i| when(i.has(NEWIPC) && i.has(SYSVSEM), EINVAL),
+    },
+    Rule {
+        id: "copy_thread.settls",
+        function: "copy_thread / set_new_tls (arch/*/kernel/process*.c)",
+        since: None,
+        until: None,
+        source: "x86_64: do_arch_prctl_64(ARCH_SET_FS) refuses tls >= TASK_SIZE_MAX (EPERM); i386/ia32: tls is a \
+                 struct user_desc * (unreadable: EFAULT, entry_number outside the TLS slots: EINVAL); \
+                 arm64/riscv64: any value",
+        check: |i| {
+            if !i.has(SETTLS) {
+                return None;
+            }
+            let tls = match i.case.tls {
+                Tls::None => 0,
+                Tls::Page => 0x1000_0000,
+                Tls::Raw(t) => t,
+            };
+            match i.arch.tls {
+                TlsRule::FsBase { task_size_max } => when(tls >= task_size_max, EPERM),
+                TlsRule::UserDesc => err(if i.case.tls == Tls::Page { EINVAL } else { EFAULT }),
+                TlsRule::Register => None,
+            }
+        },
+    },
+    Rule {
+        id: "alloc_pid.set_tid",
+        function: "alloc_pid (kernel/pid.c)",
+        since: v(5, 5, 0),
+        until: None,
+        source: "set_tid_size > level + 1: EINVAL; then per level, innermost first: tid < 1 or >= pid_max: EINVAL; \
+                 tid != 1 in a namespace without a reaper: EINVAL; no CAP_CHECKPOINT_RESTORE (5.9+; CAP_SYS_ADMIN \
+                 5.5–5.8) in the level's user namespace: EPERM; taken: EEXIST",
+        check: alloc_pid_set_tid,
+    },
+    Rule {
+        id: "copy_process.pidfd_put_user",
+        function: "copy_process (kernel/fork.c)",
+        since: None,
+        until: None,
+        source: "put_user(pidfd, args->pidfd) faults (a bad parent_tid is never reported)",
+        check: |i| when(i.has(PIDFD) && matches!(i.case.pidfd, Ptr::Null | Ptr::Unmapped), EFAULT),
+    },
+    Rule {
+        id: "cgroup_can_fork.bad_fd",
+        function: "cgroup_css_set_fork (kernel/cgroup/cgroup.c)",
+        since: v(5, 7, 0),
+        until: None,
+        source: "the cgroup fd is closed, not a directory on cgroupfs, or a cgroup v1 directory: EBADF",
+        check: |i| {
+            let bad = matches!(i.case.cgroup, CgroupArg::ClosedFd | CgroupArg::NotCgroup | CgroupArg::V1Dir);
+            when(i.has(INTO_CGROUP) && bad, EBADF)
+        },
+    },
+];
+
+/// alloc_pid's set_tid loop (kernel/pid.c, 5.5 … 6.19). Checks interleave with the
+/// allocation level by level, innermost first, so the first failing level decides.
+/// 7.0 checks every level before allocating; the errno only differs where an inner level
+/// is taken and an outer one invalid, which no table case mixes.
+fn alloc_pid_set_tid(i: &Input) -> Option<Fire> {
+    let n = i.set_tid_size();
+    if n == 0 {
+        return None;
+    }
+    if n > u64::from(i.child_level()) + 1 {
+        return err(EINVAL);
+    }
+    let admin_only = !i.release().at_least(5, 9);
+    for (tid, at) in i.tid_levels() {
+        let Some(value) = i.tid_value(tid, at) else {
+            return Some(Fire::Unpredictable("set_tid names the caller's pid outside the sandbox"));
+        };
+        if value < 1 || value >= i.env.pid_max {
+            return err(EINVAL);
+        }
+        if value != 1 && at.new_ns() {
+            return err(EINVAL);
+        }
+        // A level created by this clone under NEWUSER belongs to a user namespace the
+        // caller owns, so the caller is capable there (cap_capable's owner rule).
+        let owned_userns = at.new_ns() && i.has(NEWUSER);
+        let capable = owned_userns || if admin_only { i.caller_admin() } else { i.caller_checkpoint_restore() };
+        if !capable {
+            return err(EPERM);
+        }
+        if let Some(taken) = taken(i, tid, value, at) {
+            if taken {
+                return err(EEXIST);
+            }
+        } else {
+            return Some(Fire::Unpredictable("set_tid reaches a pid level outside the suite's sandbox"));
+        }
+    }
+    None
+}
+
+/// Is `value` taken at this level? `None` where the suite does not own the level.
+fn taken(i: &Input, tid: Tid, value: i32, at: TidAt) -> Option<bool> {
+    let Some(above) = at.above_caller() else {
+        return Some(false); // a fresh namespace has no pids yet
+    };
+    if !i.env.pid_sandbox || above >= SANDBOX_OWN_PIDS.len() {
+        return None;
+    }
+    // Taken in the sandbox: the inits (pid 1 at each level, and init #2 is pid 2 one level
+    // up) and the worker; `Free`/`Freed` are chosen away from everything the run allocates.
+    Some(match tid {
+        Tid::Own => true,
+        Tid::Free | Tid::Freed => false,
+        Tid::Value(_) | Tid::PidMax => value <= SANDBOX_OWN_PIDS[above],
+    })
+}
+
+impl Input<'_> {
+    /// CAP_SYS_ADMIN of whoever calls clone3.
+    pub fn caller_admin(&self) -> bool {
+        self.env.cap_sys_admin && self.case.caller == crate::Caller::Worker
+    }
+
+    pub fn caller_checkpoint_restore(&self) -> bool {
+        (self.env.cap_checkpoint_restore || self.env.cap_sys_admin) && self.case.caller == crate::Caller::Worker
+    }
+}

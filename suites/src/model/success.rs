@@ -1,0 +1,152 @@
+//! What a successful clone3 looks like from the child and the caller. The runner measures
+//! the fields [`Observe`] names for a case; the model predicts the same fields.
+
+use super::input::Input;
+use crate::case::{CgroupArg, Ptr, Stack, Tls};
+use crate::flags::*;
+use crate::Case;
+use clone3_arches::{StackRule, TlsRule};
+use serde::{Deserialize, Serialize};
+
+/// How the child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Fate {
+    /// It ran our child code and sent its report.
+    Reported,
+    /// It was killed by this signal before reporting.
+    Signaled(i32),
+    /// It exited without a report.
+    Silent,
+    /// Nothing within the timeout: the runner killed it.
+    Hung,
+}
+
+/// Where the child's first stack pointer was, relative to the stack it was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SpAt {
+    /// stack + stack_size.
+    Top,
+    /// stack itself (STACK_GROWSUP, or 5.3.0–5.3.10).
+    Base,
+    /// Anything else: the offset from `stack`.
+    Other(i64),
+}
+
+/// One successful clone3 as seen by the child and its caller. Every field is optional:
+/// the model fills what it predicts, the runner what it measured.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChildView {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fate: Option<Fate>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sp: Option<SpAt>,
+    /// The child's thread pointer equals the requested tls.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tls_readback: Option<bool>,
+    /// The child's tid in its own namespace.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tid_in_ns: Option<i32>,
+    /// clone3's return value in the caller.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ret_pid: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub parent_tid_written: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub child_tid_written: Option<bool>,
+    /// CHILD_CLEARTID cleared the word and woke the futex when the child exited.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cleartid_woke: Option<bool>,
+    /// The child found SIGUSR1's handler (installed by the caller) reset to SIG_DFL.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub handlers_default: Option<bool>,
+    /// The returned pidfd answered pidfd_send_signal(0) (and waitid(P_PIDFD) reaped the child).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pidfd_usable: Option<bool>,
+    /// The child found itself in the target cgroup.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub in_cgroup: Option<bool>,
+    /// The caller received exit_signal when the child ended.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub exit_signal_seen: Option<bool>,
+}
+
+/// Which fields the runner measures for a case: decided by the case alone, so a
+/// prediction and an observation always talk about the same things.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Observe {
+    pub sp: bool,
+    pub tls: bool,
+    pub tid: bool,
+    pub ret_pid: bool,
+    pub parent_tid: bool,
+    pub child_tid: bool,
+    pub cleartid: bool,
+    pub handlers: bool,
+    pub pidfd: bool,
+    pub cgroup: bool,
+    /// The caller reaps the child itself (not THREAD, not PARENT) and so sees its signal.
+    pub exit_signal: bool,
+}
+
+impl Observe {
+    pub fn of(c: &Case) -> Self {
+        let f = c.flags;
+        Self {
+            sp: matches!(c.stack, Stack::Mapped(_)),
+            tls: f & SETTLS != 0 && c.tls != Tls::None,
+            tid: f & NEWPID != 0 || c.set_tid.size > 0,
+            ret_pid: c.set_tid.size > u64::from(f & NEWPID != 0),
+            parent_tid: f & PARENT_SETTID != 0 && c.parent_tid == Ptr::Valid,
+            child_tid: f & CHILD_SETTID != 0 && c.child_tid == Ptr::Valid,
+            cleartid: f & CHILD_CLEARTID != 0 && f & VM != 0 && c.child_tid == Ptr::Valid,
+            handlers: f & CLEAR_SIGHAND != 0 || c.family() == "sighand",
+            pidfd: f & PIDFD != 0 && c.pidfd == Ptr::Valid,
+            cgroup: f & INTO_CGROUP != 0 && c.cgroup == CgroupArg::Target,
+            exit_signal: f & (THREAD | PARENT) == 0,
+        }
+    }
+}
+
+pub(super) fn view(i: &Input) -> ChildView {
+    let c = i.case;
+    let o = Observe::of(c);
+    let r = i.release();
+    // 5.3.0–5.3.10 used `stack` itself as the SP (fixed by fa729c4df558): on a
+    // grows-down arch the first push lands below the mapping.
+    let raw_sp = r < crate::Release::new(5, 3, 11);
+    let growsup = i.arch.stack == StackRule::GrowsUp;
+    let dies = matches!(c.stack, Stack::Unmapped(_)) || (raw_sp && !growsup && o.sp);
+    if dies {
+        return ChildView { fate: Some(Fate::Signaled(SIGSEGV)), ..Default::default() };
+    }
+    let tid_of = |index: usize| {
+        let (tid, at) = i.tid_levels().nth(index)?;
+        i.tid_value(tid, at)
+    };
+    let newpid = i.has(NEWPID);
+    // Native 32-bit kernels 5.5–6.17 truncated flags to unsigned long in copy_sighand and
+    // dropped CLEAR_SIGHAND (04ff48239f46, 6.18, backported to 6.12.54 and Debian 6.1.192).
+    let clear_sighand_lost = i.arch.name == "i386-native"
+        && !(r.at_least(6, 18) || (r.major, r.minor) == (6, 12) && r.patch >= 54 || (r.major, r.minor) == (6, 1) && r.patch >= 192);
+    ChildView {
+        fate: Some(Fate::Reported),
+        sp: o.sp.then_some(if growsup || raw_sp { SpAt::Base } else { SpAt::Top }),
+        tls_readback: (o.tls && i.arch.tls != TlsRule::UserDesc).then_some(true),
+        tid_in_ns: match (o.tid, i.set_tid_size() > 0) {
+            (false, _) => None,
+            (true, true) => tid_of(0),
+            (true, false) => newpid.then_some(1),
+        },
+        ret_pid: if o.ret_pid { tid_of(usize::from(newpid)) } else { None },
+        parent_tid_written: o.parent_tid.then_some(true),
+        child_tid_written: o.child_tid.then_some(true),
+        cleartid_woke: o.cleartid.then_some(true),
+        handlers_default: o.handlers.then_some(i.has(CLEAR_SIGHAND) && !clear_sighand_lost),
+        pidfd_usable: o.pidfd.then_some(true),
+        in_cgroup: o.cgroup.then_some(true),
+        exit_signal_seen: o.exit_signal.then_some(c.exit_signal != 0),
+    }
+}
+
+const SIGSEGV: i32 = linux_raw_sys::general::SIGSEGV as i32;

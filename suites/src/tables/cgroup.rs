@@ -1,0 +1,25 @@
+//! CLONE_INTO_CGROUP: copy_clone_args_from_user's checks and cgroup_css_set_fork's.
+
+use crate::case::{Case, CgroupArg, Gate, Size};
+use crate::flags::{INTO_CGROUP, NEWCGROUP, VFORK};
+
+fn cg(id: &str, why: &'static str, cgroup: CgroupArg) -> Case {
+    Case { flags: INTO_CGROUP, cgroup, ..Case::base(format!("cgroup.{id}"), why) }
+}
+
+pub fn cases() -> Vec<Case> {
+    let target = || Case { needs: &[Gate::Cgroup2], ..cg("target", "the child starts in the target cgroup", CgroupArg::Target) };
+    vec![
+        target(),
+        Case { id: "cgroup.target_with_vfork".into(), flags: INTO_CGROUP | VFORK, why: "vfork into a cgroup", ..target() },
+        Case { id: "cgroup.target_with_newcgroup".into(), flags: INTO_CGROUP | NEWCGROUP, why: "the new cgroup namespace is rooted at the target", ..target() },
+        Case { id: "cgroup.target_ver1_size".into(), size: Size::Bytes(80), why: "usize 80 cannot carry the cgroup field", ..target() },
+        Case { id: "cgroup.target_ver0_size".into(), size: Size::Bytes(64), why: "usize 64 cannot either", ..target() },
+        cg("closed_fd", "a closed fd is EBADF", CgroupArg::ClosedFd),
+        cg("not_cgroupfs", "a directory not on cgroupfs is EBADF", CgroupArg::NotCgroup),
+        Case { needs: &[Gate::CgroupV1], ..cg("v1_directory", "cgroup v1 directories are EBADF (only 6.1-rc1 differed)", CgroupArg::V1Dir) },
+        cg("fd_above_int_max", "cgroup > INT_MAX is EINVAL", CgroupArg::Raw(1 << 32)),
+        cg("fd_u64_max", "cgroup = 2^64-1 is EINVAL", CgroupArg::Raw(u64::MAX)),
+        Case { flags: 0, ..cg("field_without_flag", "the cgroup field is ignored without the flag", CgroupArg::ClosedFd) },
+    ]
+}

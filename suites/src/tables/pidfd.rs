@@ -1,0 +1,39 @@
+//! CLONE_PIDFD: the pidfd written through `pidfd`, and its refusals.
+
+use super::STACK;
+use crate::case::{Case, Ptr, Stack};
+use crate::flags::*;
+
+fn pfd(id: &str, why: &'static str, pidfd: Ptr) -> Case {
+    Case { flags: PIDFD, pidfd, ..Case::base(format!("pidfd.{id}"), why) }
+}
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        pfd("valid", "the pidfd answers pidfd_send_signal and waitid(P_PIDFD)", Ptr::Valid),
+        pfd("null_pointer", "put_user to NULL faults after the child exists (and is cleaned up)", Ptr::Null),
+        pfd("unmapped_pointer", "put_user to an unmapped word faults", Ptr::Unmapped),
+        Case { exit_signal: 0, ..pfd("exit_signal_zero", "a pidfd for a child that sends no signal", Ptr::Valid) },
+        Case { flags: PIDFD | VFORK, ..pfd("with_vfork", "a pidfd for a vfork child", Ptr::Valid) },
+        Case {
+            flags: PIDFD | PARENT_SETTID,
+            parent_tid: Ptr::Valid,
+            ..pfd("with_parent_settid", "pidfd and parent_tid in different words both get written", Ptr::Valid)
+        },
+        Case {
+            flags: PIDFD | PARENT_SETTID,
+            parent_tid: Ptr::Valid,
+            ..pfd("same_word_as_parent_tid", "pidfd == parent_tid is refused", Ptr::SameAsParentTid)
+        },
+        Case { flags: PIDFD | DETACHED, ..pfd("with_detached", "CLONE_DETACHED is refused", Ptr::Valid) },
+        Case {
+            flags: PIDFD | THREAD | SIGHAND | VM | CHILD_CLEARTID,
+            exit_signal: 0,
+            stack: Stack::Mapped(STACK),
+            child_tid: Ptr::Valid,
+            ..pfd("with_thread", "thread pidfds: refused until 6.9, allowed since", Ptr::Valid)
+        },
+        Case { flags: PIDFD | NEWPID, ..pfd("with_newpid", "a pidfd for the init of a new namespace", Ptr::Valid) },
+        Case { flags: PIDFD | PARENT, exit_signal: 0, ..pfd("with_parent", "a pidfd for a sibling", Ptr::Valid) },
+    ]
+}

@@ -1,0 +1,26 @@
+//! stack / stack_size: clone3_stack_valid, and where the child's SP really starts.
+
+use super::STACK;
+use crate::case::{Case, Stack};
+use crate::flags::{VFORK, VM};
+
+fn st(id: &str, why: &'static str, stack: Stack) -> Case {
+    Case { stack, ..Case::base(format!("stack.{id}"), why) }
+}
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        st("none", "stack 0, size 0: the child keeps the caller's SP", Stack::None),
+        st("size_without_stack", "stack 0 with a size", Stack::Raw { stack: 0, size: 4096 }),
+        st("stack_without_size", "a stack with size 0", Stack::Raw { stack: 0x10000, size: 0 }),
+        st("mapped", "the child starts at stack + stack_size", Stack::Mapped(STACK)),
+        st("mapped_small", "a 16 KiB stack", Stack::Mapped(16 * 1024)),
+        st("mapped_unaligned_size", "the kernel does not align SP: the caller must", Stack::Mapped(STACK - 8)),
+        Case { flags: VM, ..st("mapped_vm", "a CLONE_VM child on its own stack", Stack::Mapped(STACK)) },
+        Case { flags: VM | VFORK, ..st("mapped_vfork_vm", "posix_spawn-style child on its own stack", Stack::Mapped(STACK)) },
+        st("unmapped", "an unmapped stack is accepted; the child dies of SIGSEGV", Stack::Unmapped(STACK)),
+        st("past_user_limit", "a range past the user address limit fails access_ok", Stack::PastUserLimit),
+        st("wraps_around", "stack + stack_size overflows", Stack::Raw { stack: u64::MAX - 4095, size: 8192 }),
+        st("kernel_address", "a kernel-half address", Stack::Raw { stack: 0xffff_8000_0000_0000, size: 4096 }),
+    ]
+}

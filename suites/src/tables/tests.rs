@@ -1,0 +1,95 @@
+//! Invariants of the tables themselves: what the runner and CI systems rely on.
+
+use super::all;
+use crate::case::{Ptr, Stack, Tid};
+use crate::flags::{SETTLS, SIGHAND, THREAD, VM};
+use crate::{predict, Env, Expect, Release};
+use clone3_arches::ArchProfile;
+use std::collections::HashSet;
+
+#[test]
+fn at_least_250_cases_with_unique_wellformed_ids() {
+    let cases = all();
+    assert!(cases.len() >= 250, "only {} cases", cases.len());
+    let mut seen = HashSet::new();
+    for c in &cases {
+        let parts: Vec<&str> = c.id.split('.').collect();
+        assert_eq!(parts.len(), 2, "{}: ids are family.case", c.id);
+        for p in parts {
+            assert!(!p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{}", c.id);
+        }
+        assert!(seen.insert(c.id.clone()), "duplicate id {}", c.id);
+        assert!(!c.why.is_empty(), "{} has no why", c.id);
+    }
+}
+
+#[test]
+fn children_that_share_memory_or_change_tls_get_their_own_stack() {
+    // The runner cannot run a CLONE_VM or CLONE_SETTLS child on the caller's stack.
+    for c in all() {
+        if c.flags & (VM | SETTLS | THREAD | SIGHAND) != 0 && c.flags.count_ones() < 32 {
+            assert!(!matches!(c.stack, Stack::None), "{} needs a stack", c.id);
+        }
+    }
+}
+
+#[test]
+fn threads_that_can_start_are_waitable_through_cleartid() {
+    // A thread cannot be waited for: the runner knows it is gone when the kernel clears
+    // child_tid and wakes the futex.
+    for release in [Release::new(6, 8, 0), Release::new(6, 12, 0), Release::new(7, 1, 0)] {
+        let env = Env::sandboxed_root(release, &ArchProfile::X86_64);
+        for c in all() {
+            let starts = matches!(predict(&c, &env, &ArchProfile::X86_64).expect, Expect::Ok(_));
+            if starts && c.flags & THREAD != 0 {
+                assert!(c.flags & crate::flags::CHILD_CLEARTID != 0 && c.child_tid == Ptr::Valid, "{}", c.id);
+            }
+        }
+    }
+}
+
+#[test]
+fn sizes_past_ver0_are_whole_words() {
+    let env = Env::sandboxed_root(Release::new(6, 12, 0), &ArchProfile::X86_64);
+    for c in all() {
+        let n = c.usize(env.page_size);
+        assert!(n < 64 || n > env.page_size || n % 8 == 0, "{}: usize {n}", c.id);
+    }
+}
+
+#[test]
+fn literal_tids_are_ones_the_model_understands() {
+    for c in all() {
+        for t in c.set_tid.tids {
+            if let Tid::Value(v) = t {
+                assert!(*v <= 1, "{}: literal pid {v} may be taken or free by chance", c.id);
+            }
+        }
+    }
+}
+
+#[test]
+fn raw_stacks_and_bad_tls_never_reach_a_child() {
+    // A raw stack value is not memory the runner owns: the model must reject it first.
+    for arch in [ArchProfile::X86_64, ArchProfile::AARCH64, ArchProfile::RISCV64] {
+        let env = Env::sandboxed_root(Release::new(6, 12, 0), &arch);
+        for c in all().iter().filter(|c| matches!(c.stack, Stack::Raw { .. })) {
+            let p = predict(c, &env, &arch);
+            assert!(matches!(p.expect, Expect::Err(_)), "{} on {}: {:?}", c.id, arch.name, p.expect);
+        }
+    }
+}
+
+#[test]
+fn no_table_case_is_unpredictable_in_the_sandbox() {
+    for arch in ArchProfile::ALL {
+        for release in [Release::new(5, 10, 0), Release::new(6, 12, 0), Release::new(7, 1, 0)] {
+            let env = Env::sandboxed_root(release, &arch);
+            for c in all() {
+                if let Expect::Skip(why) = predict(&c, &env, &arch).expect {
+                    panic!("{} on {} {}: {why}", c.id, arch.name, release);
+                }
+            }
+        }
+    }
+}
