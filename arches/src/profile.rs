@@ -49,6 +49,9 @@ pub struct ArchProfile {
     pub clone_order: CloneOrder,
     /// First release with clone3 for this arch; `None`: never in mainline.
     pub clone3_since: Option<(u32, u32)>,
+    /// PID_MAX_LIMIT (include/linux/threads.h): 4M where the kernel's long is 64-bit,
+    /// PID_MAX_DEFAULT (32768) on 32-bit kernels.
+    pub pid_max_limit: i32,
 }
 
 // x86_64 TASK_SIZE_MAX with 4-level paging: (1 << 47) - PAGE_SIZE (arch/x86/include/asm/page_64_types.h).
@@ -64,6 +67,7 @@ impl ArchProfile {
         tls: TlsRule::FsBase { task_size_max: X86_64_TASK_SIZE_MAX },
         clone_order: CloneOrder::Default,
         clone3_since: Some((5, 3)),
+        pid_max_limit: 4 * 1024 * 1024,
     };
     /// A 32-bit task on an x86_64 kernel (ia32 compat): access_ok uses TASK_SIZE_MAX too.
     pub const I386_COMPAT: Self = Self {
@@ -76,6 +80,7 @@ impl ArchProfile {
     pub const I386_NATIVE: Self = Self {
         name: "i386-native",
         user_addr_limit: 0xC000_0000,
+        pid_max_limit: 32768,
         ..Self::I386_COMPAT
     };
     /// arm64 with 48-bit VAs (Debian's CONFIG_ARM64_VA_BITS=48).
@@ -88,6 +93,7 @@ impl ArchProfile {
         tls: TlsRule::Register,
         clone_order: CloneOrder::Backwards,
         clone3_since: Some((5, 3)),
+        pid_max_limit: 4 * 1024 * 1024,
     };
     /// riscv64 under Sv39 (what QEMU's virt `rv64` gives a Debian kernel by default: TASK_SIZE 2^38 - ...).
     pub const RISCV64: Self = Self {
@@ -106,6 +112,7 @@ impl ArchProfile {
         tls: TlsRule::Register,
         clone_order: CloneOrder::Default,
         clone3_since: None,
+        pid_max_limit: 4 * 1024 * 1024,
     };
     /// parisc: CONFIG_STACK_GROWSUP, clone3 since 5.3.
     pub const PARISC: Self = Self {

@@ -73,6 +73,14 @@ pub enum Stack {
     PastUserLimit,
 }
 
+impl Stack {
+    /// The (stack, stack_size) of `PastUserLimit`: the last page below the limit and one
+    /// page beyond it.
+    pub fn past_user_limit(arch: &clone3_arches::ArchProfile) -> (u64, u64) {
+        (arch.user_addr_limit - 4096, 2 * 4096)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Tls {
     None,
@@ -107,8 +115,11 @@ pub enum Tid {
     Free,
     /// The caller's own pid at that level: always taken.
     Own,
-    /// pid_max of the level: one past the largest valid pid.
+    /// pid_max of the entry's level: one past the largest pid valid there.
     PidMax,
+    /// pid_max of the initial namespace (/proc/sys/kernel/pid_max on the host): since 6.14
+    /// other namespaces have limits of their own, so it may be valid there.
+    HostPidMax,
     /// A pid the runner has just used for a child and reaped: free again.
     Freed,
 }

@@ -125,7 +125,7 @@ impl<'a> Input<'a> {
             Stack::None => 0,
             Stack::Raw { stack, .. } => stack,
             Stack::Mapped(_) | Stack::Unmapped(_) => 0x1000_0000, // some mapped-range address
-            Stack::PastUserLimit => self.arch.user_addr_limit - 4096,
+            Stack::PastUserLimit => Stack::past_user_limit(self.arch).0,
         }
     }
 
@@ -134,7 +134,7 @@ impl<'a> Input<'a> {
             Stack::None => 0,
             Stack::Raw { size, .. } => size,
             Stack::Mapped(n) | Stack::Unmapped(n) => n,
-            Stack::PastUserLimit => 2 * 4096,
+            Stack::PastUserLimit => Stack::past_user_limit(self.arch).1,
         }
     }
 
@@ -153,7 +153,12 @@ impl<'a> Input<'a> {
     /// The value the runner writes for a set_tid entry (the model and the runner agree
     /// on these choices; see `Tid`).
     pub fn tid_value(&self, tid: Tid, at: TidAt) -> Option<i32> {
-        resolve_tid(tid, at, self.env)
+        resolve_tid(tid, at, self.env, self.arch)
+    }
+
+    /// The level (0 = initial namespace) a set_tid entry lands on.
+    pub fn level_of(&self, at: TidAt) -> i64 {
+        i64::from(self.child_level()) - at.index as i64
     }
 
     /// Words past the fields that the case makes non-zero, or the field words.
@@ -178,15 +183,27 @@ pub fn ksize(r: Release) -> u64 {
 /// which the runner probes (NSpid) into `env`; `Free`/`Freed` are picked in the upper half
 /// of pid_max, far from the sequentially allocated pids of a run. The runner writes
 /// exactly these values.
-pub fn resolve_tid(tid: Tid, at: TidAt, env: &Env) -> Option<i32> {
+pub fn resolve_tid(tid: Tid, at: TidAt, env: &Env, arch: &ArchProfile) -> Option<i32> {
     let spare = env.pid_max / 2 + 2 * at.index as i32;
+    let level = i64::from(env.pid_level) + i64::from(at.newpid) - at.index as i64;
     Some(match tid {
         Tid::Value(v) => v,
         Tid::Free => spare,
         Tid::Freed => spare + 1,
-        Tid::PidMax => env.pid_max,
+        Tid::PidMax => level_pid_max(env, arch, level),
+        Tid::HostPidMax => env.pid_max,
         Tid::Own => own_pid(env, at.above_caller()?)?,
     })
+}
+
+/// pid_max as alloc_pid checks it at a level. Before 6.14 one global limit. 7863dcc72d0f4
+/// "pid: allow pid_max to be set per pid namespace" (6.14) gave each namespace its own,
+/// and "pid: Do not set pid_max in new pid namespaces" (Koutný, March 2025) starts new
+/// namespaces at PID_MAX_LIMIT instead of the parent's value. Seen on 6.18: pid 32768 is
+/// accepted in a child namespace when the host's pid_max is 32768. [Which release first
+/// had the second patch is not verified; the model assumes 6.14.]
+pub fn level_pid_max(env: &Env, arch: &ArchProfile, level: i64) -> i32 {
+    if level > 0 && env.release.at_least(6, 14) { arch.pid_max_limit } else { env.pid_max }
 }
 
 /// In the sandbox the worker is pid 2 in its namespace and pid 3 in the parent one

@@ -389,7 +389,7 @@ pub static RULES: &[Rule] = &[
         function: "alloc_pid (kernel/pid.c)",
         since: v(5, 5, 0),
         until: None,
-        source: "set_tid_size > level + 1: EINVAL; then per level, innermost first: tid < 1 or >= pid_max: EINVAL; \
+        source: "set_tid_size > level + 1: EINVAL; then per level, innermost first: tid < 1 or >= the level's pid_max (see level_pid_max): EINVAL; \
                  tid != 1 in a namespace without a reaper: EINVAL; no CAP_CHECKPOINT_RESTORE (5.9+; CAP_SYS_ADMIN \
                  5.5–5.8) in the level's user namespace: EPERM; taken: EEXIST",
         check: alloc_pid_set_tid,
@@ -432,7 +432,7 @@ fn alloc_pid_set_tid(i: &Input) -> Option<Fire> {
         let Some(value) = i.tid_value(tid, at) else {
             return Some(Fire::Unpredictable("set_tid names the caller's pid outside the sandbox"));
         };
-        if value < 1 || value >= i.env.pid_max {
+        if value < 1 || value >= super::input::level_pid_max(i.env, i.arch, i.level_of(at)) {
             return err(EINVAL);
         }
         if value != 1 && at.new_ns() {
@@ -469,7 +469,7 @@ fn taken(i: &Input, tid: Tid, value: i32, at: TidAt) -> Option<bool> {
     Some(match tid {
         Tid::Own => true,
         Tid::Free | Tid::Freed => false,
-        Tid::Value(_) | Tid::PidMax => value <= SANDBOX_OWN_PIDS[above],
+        Tid::Value(_) | Tid::PidMax | Tid::HostPidMax => value <= SANDBOX_OWN_PIDS[above],
     })
 }
 

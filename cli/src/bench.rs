@@ -1,0 +1,64 @@
+//! `clone3-abi bench`: the suite's per-case cost against the raw syscall loop.
+
+use crate::probe::probe;
+use crate::runner::{bench::measure, Plan};
+use crate::{CANNOT_TEST, GOOD};
+use clap::Args;
+use clone3_arches::ArchProfile;
+use clone3_suites::tables;
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Iterations of each loop.
+    #[arg(long, default_value_t = 5000)]
+    iterations: usize,
+    /// The case to measure.
+    #[arg(long, default_value = "exit_signal.sigchld")]
+    case: String,
+}
+
+/// The target from the issue: the suite may cost at most 1.25 × the raw loop per case.
+const TARGET: f64 = 1.25;
+
+pub fn bench(args: BenchArgs) -> u8 {
+    let Some(case) = tables::all().into_iter().find(|c| c.id == args.case) else {
+        eprintln!("clone3-abi: no case {}; `clone3-abi list` shows the ids", args.case);
+        return crate::USAGE;
+    };
+    let probe = match probe() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("clone3-abi: {e}");
+            return CANNOT_TEST;
+        }
+    };
+    let arch = ArchProfile::native();
+    let plan = Plan {
+        cases: std::slice::from_ref(&case),
+        run: &[true],
+        env: &probe.env,
+        arch: &arch,
+        cgroup2_mount: probe.cgroup2_mount.as_deref(),
+        cgroup_v1_dir: probe.cgroup_v1_dir.as_deref(),
+        timeout: Duration::from_secs(5),
+        tag: std::process::id(),
+    };
+    match measure(&plan, &case, args.iterations, probe.privileged) {
+        Ok(r) => {
+            let ratio = r.suite_ns as f64 / r.raw_ns as f64;
+            println!("kernel {} ({}), case {}, {} iterations each", probe.uname, arch.name, case.id, r.iterations);
+            println!("raw clone3+exit+wait: {:.1} µs", r.raw_ns as f64 / 1000.0);
+            println!("suite per-case path:  {:.1} µs", r.suite_ns as f64 / 1000.0);
+            println!("ratio: {ratio:.3} (target <= {TARGET}){}", if ratio <= TARGET { "" } else { "  ABOVE TARGET" });
+            if r.mismatches > 0 {
+                println!("warning: {} iterations disagreed with the model", r.mismatches);
+            }
+            GOOD
+        }
+        Err(e) => {
+            eprintln!("clone3-abi: bench failed: {e}");
+            CANNOT_TEST
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Reads the facts the model takes as inputs off the running kernel.
+
+use clone3_suites::{Env, Release};
+
+/// What the CLI learns before starting the worker.
+pub struct Probe {
+    pub env: Env,
+    pub uname: String,
+    /// Root with CAP_SYS_ADMIN: the PID-namespace sandbox can be built.
+    pub privileged: bool,
+    pub cgroup2_mount: Option<String>,
+    pub cgroup_v1_dir: Option<String>,
+}
+
+pub fn probe() -> Result<Probe, String> {
+    let uname = rustix::system::uname();
+    let release_text = uname.release().to_string_lossy().into_owned();
+    let release = Release::parse(&release_text).ok_or_else(|| format!("cannot parse kernel release {release_text:?}"))?;
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| format!("/proc/self/status: {e} (is /proc mounted?)"))?;
+    let cap_eff = field(&status, "CapEff:").and_then(|v| u64::from_str_radix(v, 16).ok()).unwrap_or(0);
+    let has = |bit: u32| cap_eff & (1 << bit) != 0;
+    let (sys_admin, checkpoint_restore) = (has(21), has(40));
+    let level = field(&status, "NSpid:").map_or(0, |v| v.split_whitespace().count() as u32 - 1);
+    let privileged = sys_admin && rustix::process::geteuid().is_root();
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let cgroup2_mount = mount_of(&mountinfo, |fstype, _| fstype == "cgroup2");
+    let cgroup_v1_dir = mount_of(&mountinfo, |fstype, _| fstype == "cgroup");
+    let read_num = |p: &str| std::fs::read_to_string(p).ok().and_then(|s| s.trim().parse::<i64>().ok());
+    let unprivileged_userns = read_num("/proc/sys/kernel/unprivileged_userns_clone").is_none_or(|v| v != 0)
+        && read_num("/proc/sys/user/max_user_namespaces").is_none_or(|v| v > 0);
+    let env = Env {
+        release,
+        page_size: rustix::param::page_size() as u64,
+        cap_sys_admin: sys_admin,
+        cap_checkpoint_restore: checkpoint_restore,
+        // In the sandbox the worker is pid 2 of ns2: two levels below ours.
+        caller_is_pidns_init: !privileged && rustix::process::getpid().is_init(),
+        pid_level: level + if privileged { 2 } else { 0 },
+        pid_max: read_num("/proc/sys/kernel/pid_max").unwrap_or(32768) as i32,
+        pid_sandbox: privileged,
+        cgroup2: cgroup2_mount.is_some(),
+        cgroup_v1: cgroup_v1_dir.is_some(),
+        unprivileged_userns,
+    };
+    Ok(Probe { env, uname: release_text, privileged, cgroup2_mount, cgroup_v1_dir })
+}
+
+fn field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
+    status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim)
+}
+
+/// The mount point of the first mount whose filesystem type matches.
+fn mount_of(mountinfo: &str, want: impl Fn(&str, &str) -> bool) -> Option<String> {
+    mountinfo.lines().find_map(|l| {
+        let (pre, post) = l.split_once(" - ")?;
+        let mut post = post.split_whitespace();
+        let fstype = post.next()?;
+        let source = post.next().unwrap_or("");
+        let point = pre.split_whitespace().nth(4)?;
+        want(fstype, source).then(|| point.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_cgroup2_in_a_hybrid_layout() {
+        let mi = "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n\
+                  39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n\
+                  41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+        assert_eq!(mount_of(mi, |t, _| t == "cgroup2").as_deref(), Some("/sys/fs/cgroup/unified"));
+        assert_eq!(mount_of(mi, |t, _| t == "cgroup").as_deref(), Some("/sys/fs/cgroup/pids"));
+        assert_eq!(mount_of("", |t, _| t == "cgroup2"), None);
+    }
+}

@@ -1,0 +1,111 @@
+//! The outcome table a kernel produced, one line per case, stored as an insta snapshot at
+//! `snapshots/<arch>/<major.minor>.snap`. Values that differ between runs of the same
+//! kernel (pids, fds, addresses) never appear; pids chosen by set_tid show as `1` or `pid`.
+
+use super::CaseResult;
+use crate::runner::Observed;
+use crate::verdict::{view_text, Verdict};
+use clone3_suites::ChildView;
+use std::path::{Path, PathBuf};
+
+pub fn path(dir: &Path, arch: &str, series: &str) -> PathBuf {
+    dir.join(arch).join(format!("{series}.snap"))
+}
+
+/// The table body.
+pub fn table(results: &[CaseResult]) -> String {
+    let width = results.iter().map(|r| r.case.id.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for r in results {
+        let observed = match &r.observed {
+            None => "-".to_string(),
+            Some(Observed::Ok(v)) => format!("ok {}", view_text(&redact(v))),
+            Some(Observed::Err(e)) => e.to_string(),
+            Some(Observed::ErrRaw(n)) => format!("errno {n}"),
+            Some(Observed::NotRun(_)) => "not run".to_string(),
+        };
+        let verdict = match r.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail(_) => "FAIL",
+            Verdict::Skip(_) => "skip",
+        };
+        out.push_str(&format!("{:<width$}  {verdict:<4}  {observed}\n", r.case.id));
+    }
+    out
+}
+
+fn redact(v: &ChildView) -> ChildView {
+    let pid = |p: Option<i32>| p.map(|p| if p == 1 { 1 } else { -1 });
+    ChildView { tid_in_ns: pid(v.tid_in_ns), ret_pid: pid(v.ret_pid), ..v.clone() }
+}
+
+/// The insta file around a body.
+pub fn file_contents(body: &str) -> String {
+    format!("---\nsource: cli/tests/native.rs\nexpression: table\n---\n{body}")
+}
+
+/// The body of a stored snapshot; a clear error when the file is not one.
+pub fn read_body(path: &Path) -> Result<Option<String>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read snapshot {}: {e}", path.display())),
+    };
+    let corrupt = |what: &str| {
+        format!(
+            "corrupt snapshot {}: {what}; fix: restore it from git or regenerate it with `clone3-abi run --bless`",
+            path.display()
+        )
+    };
+    let rest = text.strip_prefix("---\n").ok_or_else(|| corrupt("no insta header"))?;
+    let end = rest.find("\n---\n").ok_or_else(|| corrupt("the header never ends"))?;
+    let body = &rest[end + 5..];
+    if body.lines().any(|l| l.split_whitespace().count() < 3) {
+        return Err(corrupt("a line without id, verdict and outcome"));
+    }
+    Ok(Some(body.to_string()))
+}
+
+/// Lines that differ, as a small unified-style diff (stored `-`, this run `+`).
+pub fn diff(stored: &str, now: &str) -> Vec<String> {
+    let key = |l: &str| l.split_whitespace().next().unwrap_or("").to_string();
+    let old: std::collections::BTreeMap<String, &str> = stored.lines().map(|l| (key(l), l)).collect();
+    let new: std::collections::BTreeMap<String, &str> = now.lines().map(|l| (key(l), l)).collect();
+    let mut out = Vec::new();
+    for l in stored.lines() {
+        if new.get(&key(l)).map(|n| n.trim_end()) != Some(l.trim_end()) {
+            out.push(format!("-{l}"));
+            if let Some(n) = new.get(&key(l)) {
+                out.push(format!("+{n}"));
+            }
+        }
+    }
+    for l in now.lines().filter(|l| !old.contains_key(&key(l))) {
+        out.push(format!("+{l}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_files_that_are_not_snapshots() {
+        let dir = std::env::temp_dir().join(format!("c3snap{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("x.snap");
+        std::fs::write(&p, "garbage").unwrap();
+        assert!(read_body(&p).unwrap_err().contains("corrupt snapshot"));
+        std::fs::write(&p, file_contents("a.b  pass  EINVAL\n")).unwrap();
+        assert_eq!(read_body(&p).unwrap().as_deref(), Some("a.b  pass  EINVAL\n"));
+        assert_eq!(read_body(&dir.join("none.snap")).unwrap(), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn diff_names_changed_lines() {
+        let d = diff("a.x  pass  EINVAL\nb.y  pass  E2BIG\n", "a.x  pass  EINVAL\nb.y  FAIL  EFAULT\n");
+        assert_eq!(d, vec!["-b.y  pass  E2BIG", "+b.y  FAIL  EFAULT"]);
+    }
+}

@@ -1,0 +1,397 @@
+//! One clone3 attempt: lay the case out in the arena, call the arch stub, and gather what
+//! the child and the caller saw. Blind to the model: it reports what happened.
+
+use super::arena::{Arena, W_CHILD_TID, W_PARENT_TID, W_PIDFD, W_SET_TID};
+use super::child::{child_main, ChildCtx, Report};
+use super::signals;
+use super::Observed;
+use clone3_arches::{ArchProfile, CloneArgs};
+use clone3_suites::case::{CgroupArg, Placement, Ptr, Stack, Tail, Tid, Tls};
+use clone3_suites::flags::*;
+use clone3_suites::model::{resolve_tid, TidAt};
+use clone3_suites::{Case, ChildView, Env, Fate, Observe, SpAt};
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+/// What a worker keeps between attempts.
+pub struct Resources {
+    pub arena: Arena,
+    pub report_rd: OwnedFd,
+    pub report_wr: OwnedFd,
+    pub cgroup: Option<CgroupTarget>,
+    pub not_cgroup: OwnedFd,
+    pub v1_dir: Option<OwnedFd>,
+    pub nonce: u64,
+    pub timeout: Duration,
+}
+
+pub struct CgroupTarget {
+    pub fd: OwnedFd,
+    /// The line `/proc/self/cgroup` shows for a member: `0::/path`.
+    pub proc_line: String,
+}
+
+/// An fd number no process can have open (above any RLIMIT_NOFILE).
+const CLOSED_FD: u64 = 1 << 30;
+
+pub fn attempt(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resources) -> Observed {
+    signals::drain();
+    res.nonce += 1;
+    res.arena.reset();
+    let usize_ = case.usize(env.page_size);
+    let set_tid = match prepare_set_tid(case, env, arch, res) {
+        Ok(v) => v,
+        Err(why) => return Observed::NotRun(why),
+    };
+    let args_ptr = write_args(case, env, arch, res, usize_, set_tid);
+    let (stack_low, stack_size) = stack_of(case, &res.arena);
+    let o = Observe::of(case);
+    let mut ctx = ChildCtx {
+        report_fd: res.report_wr.as_raw_fd(),
+        nonce: res.nonce,
+        read_tls: o.tls,
+        read_handlers: o.handlers,
+        child_tid_addr: if o.child_tid { res.arena.word(W_CHILD_TID) as usize } else { 0 },
+        cgroup_line: [0; 200],
+        cgroup_line_len: 0,
+    };
+    if let (true, Some(cg)) = (o.cgroup, &res.cgroup) {
+        // In a new cgroup namespace the child's own cgroup (the target) is its root.
+        let line = if case.flags & NEWCGROUP != 0 { "0::/".as_bytes() } else { cg.proc_line.as_bytes() };
+        let n = line.len().min(ctx.cgroup_line.len());
+        ctx.cgroup_line[..n].copy_from_slice(&line[..n]);
+        ctx.cgroup_line_len = n;
+    }
+    let ctx_ptr = (&mut ctx as *mut ChildCtx).cast();
+    // SAFETY: the tables give every CLONE_VM/SETTLS child its own stack (a suites test
+    // checks this), so a fork-like child only ever runs on its own copy of this stack.
+    let ret = unsafe {
+        if stack_size > 0 && !matches!(case.stack, Stack::Raw { .. } | Stack::PastUserLimit) {
+            clone3_arches::clone3_on_stack(args_ptr, usize_ as usize, child_main, ctx_ptr)
+        } else {
+            let r = clone3_arches::clone3(args_ptr, usize_ as usize);
+            if r == 0 {
+                child_main(ctx_ptr, 0);
+            }
+            r
+        }
+    };
+    if ret < 0 {
+        return Observed::from_errno(-ret as i32);
+    }
+    Observed::Ok(collect(case, ret as i32, stack_low, stack_size, res, &o))
+}
+
+/// The set_tid values the kernel will read (the model's own choice of pids), after
+/// making a `Freed` pid really used-and-reaped.
+fn prepare_set_tid(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resources) -> Result<Vec<i32>, String> {
+    let newpid = case.flags & NEWPID != 0;
+    let n = (case.set_tid.size as usize).min(64);
+    let mut tids = Vec::with_capacity(n);
+    for index in 0..n {
+        let t = case.set_tid.tid(index);
+        let v = resolve_tid(t, TidAt { index, newpid }, env, arch).unwrap_or(0);
+        if t == Tid::Freed {
+            use_and_reap(v, &mut res.arena).map_err(|e| format!("could not use pid {v} first: {e}"))?;
+        }
+        tids.push(v);
+    }
+    Ok(tids)
+}
+
+/// Runs a child with pid `pid` (set_tid at the caller's level) and reaps it.
+fn use_and_reap(pid: i32, arena: &mut Arena) -> Result<(), String> {
+    let mut a: CloneArgs = unsafe { core::mem::zeroed() };
+    let slot = arena.word(W_SET_TID + 1024);
+    unsafe { slot.write(pid) };
+    a.exit_signal = libc::SIGCHLD as u64;
+    a.set_tid = slot as u64;
+    a.set_tid_size = 1;
+    let r = unsafe { clone3_arches::clone3(&mut a, core::mem::size_of::<CloneArgs>()) };
+    match r {
+        0 => clone3_arches::exit_thread(0),
+        r if r < 0 => Err(format!("clone3 errno {}", -r)),
+        r => {
+            let mut st = 0;
+            unsafe { libc::waitpid(r as i32, &mut st, libc::__WALL) };
+            Ok(())
+        }
+    }
+}
+
+fn ptr_value(p: Ptr, slot: usize, arena: &Arena) -> u64 {
+    match p {
+        Ptr::Null => 0,
+        Ptr::Valid => arena.word(slot) as u64,
+        Ptr::Unmapped => arena.hole as u64,
+        Ptr::SameAsParentTid => arena.word(W_PARENT_TID) as u64,
+    }
+}
+
+fn stack_of(case: &Case, arena: &Arena) -> (usize, usize) {
+    match case.stack {
+        Stack::None => (0, 0),
+        Stack::Mapped(n) => (arena.stack.high - n as usize, n as usize),
+        Stack::Unmapped(n) => (arena.hole, n as usize),
+        Stack::Raw { stack, size } => (stack as usize, size as usize),
+        Stack::PastUserLimit => (0, 0), // filled in write_args from the arch profile
+    }
+}
+
+/// Writes the struct (and the tail) where the case places it; returns the pointer to pass.
+fn write_args(case: &Case, env: &Env, arch: &ArchProfile, res: &Resources, usize_: u64, set_tid: Vec<i32>) -> *mut CloneArgs {
+    let a = &res.arena;
+    let (stack, stack_size) = match case.stack {
+        Stack::PastUserLimit => Stack::past_user_limit(arch),
+        _ => {
+            let (s, n) = stack_of(case, a);
+            (s as u64, n as u64)
+        }
+    };
+    for (i, t) in set_tid.iter().enumerate() {
+        unsafe { a.word(W_SET_TID + 4 * i).write(*t) };
+    }
+    let args = CloneArgs {
+        flags: case.flags,
+        pidfd: ptr_value(case.pidfd, W_PIDFD, a),
+        child_tid: ptr_value(case.child_tid, W_CHILD_TID, a),
+        parent_tid: ptr_value(case.parent_tid, W_PARENT_TID, a),
+        exit_signal: case.exit_signal,
+        stack,
+        stack_size,
+        tls: match case.tls {
+            Tls::None => 0,
+            Tls::Page => a.tls as u64,
+            Tls::Raw(v) => v,
+        },
+        set_tid: ptr_value(case.set_tid.ptr, W_SET_TID, a),
+        set_tid_size: case.set_tid.size,
+        cgroup: match case.cgroup {
+            CgroupArg::None => 0,
+            CgroupArg::Target => res.cgroup.as_ref().map_or(CLOSED_FD, |c| c.fd.as_raw_fd() as u64),
+            CgroupArg::ClosedFd => CLOSED_FD,
+            CgroupArg::NotCgroup => res.not_cgroup.as_raw_fd() as u64,
+            CgroupArg::V1Dir => res.v1_dir.as_ref().map_or(CLOSED_FD, |f| f.as_raw_fd() as u64),
+            CgroupArg::Raw(v) => v,
+        },
+    };
+    let _ = env;
+    let mut image = [0u8; 88];
+    // SAFETY: CloneArgs is 88 bytes of u64 fields (asserted in clone3-arches).
+    unsafe { core::ptr::write_unaligned(image.as_mut_ptr().cast::<CloneArgs>(), args) };
+    // Where the struct starts, and how many of its bytes are readable.
+    let (start, readable) = match case.placement {
+        Placement::Mapped => (a.args, usize::MAX),
+        Placement::Null => return core::ptr::null_mut(),
+        Placement::Unmapped => return a.hole as *mut CloneArgs,
+        Placement::GuardAt(n) => (a.args_end - n as usize, n as usize),
+    };
+    let room = a.args_end - start;
+    let n = image.len().min(readable).min(room);
+    unsafe { core::ptr::copy_nonoverlapping(image.as_ptr(), start as *mut u8, n) };
+    if let Tail::NonZeroAt(off) = case.tail {
+        if (off as usize) < readable.min(room) && off < usize_ {
+            unsafe { (start as *mut u8).add(off as usize).write(0x5a) };
+        }
+    }
+    start as *mut CloneArgs
+}
+
+/// After a successful clone3: wait (bounded) for the child's report and its end, and
+/// measure every field `Observe` names.
+fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut Resources, o: &Observe) -> ChildView {
+    let f = case.flags;
+    let thread = f & THREAD != 0;
+    let ours = !thread && f & PARENT == 0;
+    let kernel_pidfd = (f & PIDFD != 0 && case.pidfd == Ptr::Valid)
+        .then(|| unsafe { res.arena.word(W_PIDFD).read() })
+        .filter(|fd| *fd >= 0)
+        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
+    // Something to poll for the child's end: a thread has none (CLEARTID tells instead).
+    let exit_fd = if thread {
+        None
+    } else {
+        match &kernel_pidfd {
+            Some(fd) => fd.try_clone().ok(),
+            None => rustix::process::pidfd_open(rustix::process::Pid::from_raw(ret).unwrap(), rustix::process::PidfdFlags::empty()).ok(),
+        }
+    };
+    let deadline = Instant::now() + res.timeout;
+    let (report, exited) = wait_report(res, exit_fd.as_ref(), deadline);
+    let cleartid_woke = if o.cleartid { Some(wait_cleared(res.arena.word(W_CHILD_TID), deadline)) } else { None };
+    let mut view = ChildView::default();
+    let pidfd_ok = kernel_pidfd.as_ref().map(|fd| if ours { signal_zero(fd) } else { names_a_pid(fd) });
+    let mut fate = report.map(|_| Fate::Reported);
+    if ours {
+        if !exited {
+            kill(ret, kernel_pidfd.as_ref().or(exit_fd.as_ref()));
+            fate = Some(Fate::Hung);
+        }
+        let (reaped, sig) = reap(ret, kernel_pidfd.as_ref());
+        if fate.is_none() {
+            fate = Some(match sig {
+                Some(s) => Fate::Signaled(s),
+                None => Fate::Silent,
+            });
+        }
+        view.pidfd_usable = pidfd_ok.map(|ok| ok && (reaped || kernel_pidfd.is_none()));
+    } else {
+        if fate.is_none() {
+            fate = Some(if thread || !exited { Fate::Hung } else { Fate::Silent });
+        }
+        view.pidfd_usable = pidfd_ok;
+        if thread && cleartid_woke != Some(true) {
+            // The thread may still be on the stack: never hand it to another child.
+            let _ = res.arena.replace_stack();
+        }
+    }
+    view.fate = fate;
+    view.cleartid_woke = cleartid_woke;
+    if o.exit_signal {
+        view.exit_signal_seen = Some(signals::take_pending(case.exit_signal));
+    }
+    if o.parent_tid {
+        view.parent_tid_written = Some(unsafe { res.arena.word(W_PARENT_TID).read() } == ret);
+    }
+    if o.ret_pid {
+        view.ret_pid = Some(ret);
+    }
+    if let Some(r) = report {
+        if o.sp {
+            let off = r.sp as i64 - stack_low as i64;
+            view.sp = Some(match off {
+                o if o == stack_size as i64 => SpAt::Top,
+                0 => SpAt::Base,
+                o => SpAt::Other(o),
+            });
+        }
+        if o.tls {
+            let want = match case.tls {
+                Tls::Page => res.arena.tls as u64,
+                Tls::Raw(v) => v,
+                Tls::None => 0,
+            };
+            view.tls_readback = Some(r.tls == want);
+        }
+        if o.tid {
+            view.tid_in_ns = Some(r.tid);
+        }
+        if o.child_tid {
+            view.child_tid_written = Some(r.child_tid_word == r.tid);
+        }
+        if o.handlers {
+            view.handlers_default = (r.handlers_default >= 0).then_some(r.handlers_default == 1);
+        }
+        if o.cgroup {
+            view.in_cgroup = (r.in_cgroup >= 0).then_some(r.in_cgroup == 1);
+        }
+    }
+    view
+}
+
+/// Polls the report pipe (and the child's pidfd, if any) until the report is in and the
+/// child has ended, or the deadline passes. Stale reports (other nonces) are dropped.
+fn wait_report(res: &Resources, exit_fd: Option<&OwnedFd>, deadline: Instant) -> (Option<Report>, bool) {
+    let mut report = None;
+    let mut exited = false;
+    loop {
+        let done = report.is_some() && (exited || exit_fd.is_none());
+        let left = deadline.saturating_duration_since(Instant::now());
+        if done || left.is_zero() || (exited && report.is_none() && !readable(&res.report_rd)) {
+            return (report, exited);
+        }
+        let mut fds = vec![PollFd::new(&res.report_rd, PollFlags::IN)];
+        if let (Some(fd), false) = (exit_fd, exited) {
+            fds.push(PollFd::new(fd, PollFlags::IN));
+        }
+        let ts = super::timespec(left);
+        if poll(&mut fds, Some(&ts)).is_err() {
+            continue;
+        }
+        let pipe_ready = fds[0].revents().contains(PollFlags::IN);
+        if fds.len() > 1 && !fds[1].revents().is_empty() {
+            exited = true;
+        }
+        drop(fds);
+        if pipe_ready {
+            if let Some(r) = read_report(&res.report_rd) {
+                if r.nonce == res.nonce {
+                    report = Some(r);
+                }
+            }
+        }
+    }
+}
+
+fn readable(fd: &OwnedFd) -> bool {
+    let mut fds = [PollFd::new(fd, PollFlags::IN)];
+    let zero = super::timespec(Duration::ZERO);
+    poll(&mut fds, Some(&zero)).is_ok_and(|n| n > 0)
+}
+
+fn read_report(fd: &OwnedFd) -> Option<Report> {
+    let mut buf = [0u8; Report::SIZE];
+    match rustix::io::read(fd, &mut buf) {
+        Ok(n) if n == Report::SIZE => Some(Report::from_bytes(&buf)),
+        _ => None,
+    }
+}
+
+/// Waits (bounded) until CHILD_CLEARTID zeroes the word, through the futex it wakes.
+fn wait_cleared(word: *mut i32, deadline: Instant) -> bool {
+    // SAFETY: the word lives in the arena for the whole run; AtomicU32 has i32's layout.
+    let atom = unsafe { &*(word as *const core::sync::atomic::AtomicU32) };
+    loop {
+        let v = atom.load(core::sync::atomic::Ordering::SeqCst);
+        if v == 0 {
+            return true;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        let ts = super::timespec(left);
+        let _ = rustix::thread::futex::wait(atom, rustix::thread::futex::Flags::empty(), v, Some(&ts));
+    }
+}
+
+/// pidfd_send_signal(fd, 0) succeeds: the fd names our (unreaped) child. rustix's Signal
+/// cannot be 0, hence the raw call.
+fn signal_zero(fd: &OwnedFd) -> bool {
+    unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), 0, 0usize, 0) == 0 }
+}
+
+/// The fd is a pidfd: its fdinfo has a `Pid:` line. For children someone else reaps (a
+/// thread, a CLONE_PARENT child), which may be gone by now, so signalling proves nothing.
+fn names_a_pid(fd: &OwnedFd) -> bool {
+    std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()))
+        .is_ok_and(|t| t.lines().any(|l| l.starts_with("Pid:")))
+}
+
+fn kill(pid: i32, pidfd: Option<&OwnedFd>) {
+    match pidfd {
+        Some(fd) => {
+            let _ = rustix::process::pidfd_send_signal(fd.as_fd(), rustix::process::Signal::KILL);
+        }
+        None => unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        },
+    }
+}
+
+/// Reaps our child (through its pidfd when the kernel gave one); returns whether that
+/// worked and the signal that killed it, if any.
+fn reap(pid: i32, pidfd: Option<&OwnedFd>) -> (bool, Option<i32>) {
+    let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
+    let (idtype, id) = match pidfd {
+        Some(fd) => (libc::P_PIDFD, fd.as_raw_fd() as libc::id_t),
+        None => (libc::P_PID, pid as libc::id_t),
+    };
+    let r = unsafe { libc::waitid(idtype, id, &mut info, libc::WEXITED | libc::__WALL) };
+    if r != 0 {
+        return (false, None);
+    }
+    let killed = info.si_code == libc::CLD_KILLED || info.si_code == libc::CLD_DUMPED;
+    (true, killed.then(|| unsafe { info.si_status() }))
+}

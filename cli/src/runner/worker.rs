@@ -1,0 +1,132 @@
+//! The worker: the process that calls clone3 for every case, in the sandbox. It writes one
+//! JSON line per case to the pipe the CLI reads.
+
+use super::arena::Arena;
+use super::attempt::{attempt, CgroupTarget, Resources};
+use super::{signals, Observed};
+use clone3_arches::ArchProfile;
+use clone3_suites::{Caller, Case, Env};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{Mode, OFlags};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::time::Duration;
+
+/// One line of the worker's output.
+#[derive(Serialize, Deserialize)]
+pub struct Line {
+    pub index: usize,
+    pub observed: Observed,
+}
+
+pub struct Plan<'a> {
+    pub cases: &'a [Case],
+    /// Which cases to run (the others are skipped by the model's gates).
+    pub run: &'a [bool],
+    pub env: &'a Env,
+    pub arch: &'a ArchProfile,
+    pub cgroup2_mount: Option<&'a str>,
+    pub cgroup_v1_dir: Option<&'a str>,
+    pub timeout: Duration,
+    /// Names the run's cgroup directory: the CLI's pid as the host sees it.
+    pub tag: u32,
+}
+
+/// Runs the plan and returns the worker's exit code.
+pub fn work(plan: &Plan, out: OwnedFd) -> i32 {
+    signals::setup_worker();
+    let mut out = std::fs::File::from(out);
+    let mut res = match resources(plan) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(out, "{}", serde_json::json!({ "fatal": e }));
+            return 2;
+        }
+    };
+    let cgroup_dir = res.cgroup.as_ref().map(|_| cgroup_dir_path(plan));
+    for (index, case) in plan.cases.iter().enumerate().filter(|(i, _)| plan.run[*i]) {
+        let observed = match case.caller {
+            Caller::Worker => attempt(case, plan.env, plan.arch, &mut res),
+            Caller::NoCaps => without_caps(case, plan, &mut res),
+        };
+        let line = serde_json::to_string(&Line { index, observed }).expect("serializable");
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+    }
+    drop(res);
+    if let Some(Some(dir)) = cgroup_dir {
+        let _ = std::fs::remove_dir(dir);
+    }
+    0
+}
+
+fn cgroup_dir_path(plan: &Plan) -> Option<String> {
+    plan.cgroup2_mount.map(|m| format!("{m}/clone3-abi.{}", plan.tag))
+}
+
+pub(super) fn resources(plan: &Plan) -> Result<Resources, String> {
+    let (report_rd, report_wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+    let not_cgroup = rustix::fs::open("/", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(|e| format!("open /: {e}"))?;
+    let cgroup = match (plan.env.cgroup2 && plan.env.cap_sys_admin, cgroup_dir_path(plan)) {
+        (true, Some(dir)) => Some(make_cgroup(&dir, plan.cgroup2_mount.unwrap_or("/"))?),
+        _ => None,
+    };
+    let v1_dir = plan
+        .cgroup_v1_dir
+        .and_then(|d| rustix::fs::open(d, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok());
+    Ok(Resources {
+        arena: Arena::new().map_err(|e| format!("mmap: {e}"))?,
+        report_rd,
+        report_wr,
+        cgroup,
+        not_cgroup,
+        v1_dir,
+        nonce: 0,
+        timeout: plan.timeout,
+    })
+}
+
+fn make_cgroup(dir: &str, mount: &str) -> Result<CgroupTarget, String> {
+    std::fs::create_dir(dir).map_err(|e| format!("mkdir {dir}: {e}"))?;
+    let fd = rustix::fs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| format!("open {dir}: {e}"))?;
+    let rel = dir.strip_prefix(mount).unwrap_or(dir);
+    Ok(CgroupTarget { fd, proc_line: format!("0::{rel}") })
+}
+
+/// Runs one case in a child of the worker that dropped every capability; the child
+/// sends its `Observed` back as JSON.
+fn without_caps(case: &Case, plan: &Plan, res: &mut Resources) -> Observed {
+    let Ok((rd, wr)) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) else {
+        return Observed::NotRun("pipe failed".into());
+    };
+    match unsafe { libc::fork() } {
+        -1 => Observed::NotRun(format!("fork: {}", std::io::Error::last_os_error())),
+        0 => {
+            drop(rd);
+            let none = rustix::thread::CapabilitySet::empty();
+            let sets = rustix::thread::CapabilitySets { effective: none, permitted: none, inheritable: none };
+            let observed = match rustix::thread::set_capabilities(None, sets) {
+                Ok(()) => attempt(case, plan.env, plan.arch, res),
+                Err(e) => Observed::NotRun(format!("capset: {e}")),
+            };
+            let mut f = std::fs::File::from(wr);
+            let _ = f.write_all(serde_json::to_string(&observed).unwrap_or_default().as_bytes());
+            unsafe { libc::_exit(0) }
+        }
+        pid => {
+            drop(wr);
+            let text = super::sandbox::read_bounded(rd.as_fd(), plan.timeout * 2);
+            let mut st = 0;
+            if text.is_none() {
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            unsafe { libc::waitpid(pid, &mut st, libc::__WALL) };
+            match text.and_then(|t| serde_json::from_str(&t).ok()) {
+                Some(o) => o,
+                None => Observed::NotRun("the capability-less helper sent nothing".into()),
+            }
+        }
+    }
+}
