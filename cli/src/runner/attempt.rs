@@ -26,10 +26,18 @@ pub struct Resources {
     pub timeout: Duration,
 }
 
+/// The run's own cgroup2 directory, removed when dropped (its members are reaped by then).
 pub struct CgroupTarget {
     pub fd: OwnedFd,
+    pub dir: std::path::PathBuf,
     /// The line `/proc/self/cgroup` shows for a member: `0::/path`.
     pub proc_line: String,
+}
+
+impl Drop for CgroupTarget {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
 }
 
 /// An fd number no process can have open (above any RLIMIT_NOFILE).

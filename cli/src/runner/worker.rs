@@ -43,7 +43,6 @@ pub fn work(plan: &Plan, out: OwnedFd) -> i32 {
             return 2;
         }
     };
-    let cgroup_dir = res.cgroup.as_ref().map(|_| cgroup_dir_path(plan));
     for (index, case) in plan.cases.iter().enumerate().filter(|(i, _)| plan.run[*i]) {
         let observed = match case.caller {
             Caller::Worker => attempt(case, plan.env, plan.arch, &mut res),
@@ -55,9 +54,6 @@ pub fn work(plan: &Plan, out: OwnedFd) -> i32 {
         }
     }
     drop(res);
-    if let Some(Some(dir)) = cgroup_dir {
-        let _ = std::fs::remove_dir(dir);
-    }
     0
 }
 
@@ -92,7 +88,7 @@ fn make_cgroup(dir: &str, mount: &str) -> Result<CgroupTarget, String> {
     let fd = rustix::fs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| format!("open {dir}: {e}"))?;
     let rel = dir.strip_prefix(mount).unwrap_or(dir);
-    Ok(CgroupTarget { fd, proc_line: format!("0::{rel}") })
+    Ok(CgroupTarget { fd, dir: dir.into(), proc_line: format!("0::{rel}") })
 }
 
 /// Runs one case in a child of the worker that dropped every capability; the child

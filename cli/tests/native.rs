@@ -1,0 +1,178 @@
+//! End-to-end runs of the real binary on the running kernel: exit codes, KTAP shape, the
+//! snapshot for this kernel, and that nothing of the run is left on the machine.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// Every test that starts the binary is serialized: the leak check counts processes
+/// machine-wide.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_clone3-abi"))
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("clone3-abi-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().arg("run").args(args).output().expect("run the binary")
+}
+
+fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn release_series() -> String {
+    let r = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut it = r.trim().split(|c: char| !c.is_ascii_digit());
+    format!("{}.{}", it.next().unwrap(), it.next().unwrap())
+}
+
+/// Processes that are in a PID namespace below ours, and our own binary's processes.
+fn suite_processes() -> BTreeSet<String> {
+    let depth = |status: &str| status.lines().find(|l| l.starts_with("NSpid:")).map_or(0, |l| l.split_whitespace().count());
+    let mine = depth(&std::fs::read_to_string("/proc/self/status").unwrap());
+    let mut out = BTreeSet::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(status) = std::fs::read_to_string(e.path().join("status")) else { continue };
+        let comm = status.lines().next().unwrap_or("").to_string();
+        if depth(&status) > mine || comm.contains("clone3-abi") {
+            out.insert(format!("{name} {comm}"));
+        }
+    }
+    out
+}
+
+fn cgroup_leftovers() -> Vec<String> {
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    mi.lines()
+        .filter(|l| l.contains(" - cgroup2 "))
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .flat_map(|m| std::fs::read_dir(m).into_iter().flatten().flatten())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("clone3-abi."))
+        .collect()
+}
+
+fn stored_snapshot() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots/x86_64").join(format!("{}.snap", release_series()))
+}
+
+#[test]
+fn full_run_matches_the_model_and_leaves_nothing_behind() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mounts_before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let procs_before = suite_processes();
+    let dir = tmpdir("full");
+    let json = dir.join("run.json");
+    let out = run(&["--json", json.to_str().unwrap(), "--bless", "--snapshots", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "every case must behave as the model predicts:\n{stderr}");
+
+    // KTAP: the version line, a plan per level, one result per case.
+    let ktap = String::from_utf8(out.stdout).unwrap();
+    assert!(ktap.starts_with("KTAP version 1\n"));
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let cases = doc["cases"].as_array().unwrap();
+    assert!(cases.len() >= 250);
+    let results = ktap.lines().filter(|l| l.starts_with("  ok ") || l.starts_with("  not ok ")).count();
+    assert_eq!(results, cases.len());
+    let skipped = cases.iter().filter(|c| c["verdict"]["verdict"] == "skip").count();
+    if is_root() {
+        assert_eq!(skipped, 0, "as root on this machine kind every case runs:\n{stderr}");
+    } else {
+        assert!(ktap.contains("# SKIP needs CAP_SYS_ADMIN"));
+    }
+
+    // Nothing left: processes, namespaces (they die with their processes), mounts, cgroups.
+    assert_eq!(suite_processes(), procs_before, "processes left behind");
+    assert_eq!(std::fs::read_to_string("/proc/self/mountinfo").unwrap(), mounts_before, "mounts changed");
+    assert!(cgroup_leftovers().is_empty(), "cgroup directories left: {:?}", cgroup_leftovers());
+
+    // The outcome table as a reviewable snapshot, per arch and kernel series.
+    if is_root() {
+        let written = dir.join("x86_64").join(format!("{}.snap", release_series()));
+        let text = std::fs::read_to_string(written).unwrap();
+        let body = text.splitn(3, "---\n").nth(2).unwrap().to_string();
+        insta::with_settings!({
+            snapshot_path => "../../snapshots/x86_64",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(release_series(), body);
+        });
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_changed_baseline_is_a_failure_with_the_diff() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !is_root() || !stored_snapshot().exists() {
+        eprintln!("SKIP: needs root and a stored snapshot for this kernel");
+        return;
+    }
+    let dir = tmpdir("diff");
+    let snap = dir.join("x86_64").join(format!("{}.snap", release_series()));
+    std::fs::create_dir_all(snap.parent().unwrap()).unwrap();
+    let stored = std::fs::read_to_string(stored_snapshot()).unwrap();
+    // Pretend the kernel used to give E2BIG where it now gives EINVAL.
+    let line = stored.lines().find(|l| l.starts_with("size.zero ")).unwrap();
+    std::fs::write(&snap, stored.replace(line, &line.replace("EINVAL", "E2BIG"))).unwrap();
+    let out = run(&["--snapshots", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("-size.zero") && stderr.contains("+size.zero"), "{stderr}");
+
+    // The real baseline matches.
+    let ok = run(&[]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_corrupt_baseline_cannot_test_and_a_missing_one_is_said() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tmpdir("corrupt");
+    let out = run(&["--snapshots", dir.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no baseline for x86_64"));
+    let snap = dir.join("x86_64").join(format!("{}.snap", release_series()));
+    std::fs::create_dir_all(snap.parent().unwrap()).unwrap();
+    std::fs::write(&snap, "not a snapshot\n").unwrap();
+    let out = run(&["--snapshots", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(stderr.contains("corrupt snapshot") && stderr.contains("fix:"), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn usage_errors_never_look_like_a_bad_kernel() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // git bisect run reads 1..127 (but 125) as "bad": a wrong command line must abort.
+    let out = bin().arg("run").arg("--no-such-flag").output().unwrap();
+    assert_eq!(out.status.code(), Some(128));
+    let out = run(&["--filter", "no-case-has-this-id"]);
+    assert_eq!(out.status.code(), Some(128));
+}
+
+#[test]
+fn list_prints_every_case_with_a_stable_id() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = bin().arg("list").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().count() >= 250);
+    assert!(text.lines().any(|l| l.starts_with("size.page_plus_8 ")));
+    assert!(text.lines().any(|l| l.starts_with("set_tid.nested_3_levels ")));
+}
