@@ -6,9 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CI=true INSTA_UPDATE=no CARGO_TERM_COLOR=never
 
-cargo test --release --workspace
+# No doc-tests: there are none, and their empty "0 passed" would close the log.
+cargo test --release --workspace --lib --bins --tests
 
+# The main command itself, its KTAP checked by kunit; its summary closes the log.
 ktap=$(mktemp)
-trap 'rm -f "$ktap"' EXIT
-./target/release/clone3-abi run --no-snapshot > "$ktap"
+summary=$(mktemp)
+trap 'rm -f "$ktap" "$summary"' EXIT
+status=0
+./target/release/clone3-abi run > "$ktap" 2> "$summary" || status=$?
 bash ci/kunit-check.sh "$ktap"
+cat "$summary"
+exit "$status"

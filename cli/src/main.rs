@@ -67,5 +67,5 @@ fn main() -> ExitCode {
 /// The snapshots folder of this checkout when run from it, else `./snapshots`.
 fn default_snapshot_dir() -> PathBuf {
     let here = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
-    if here.is_dir() { here } else { PathBuf::from("snapshots") }
+    std::fs::canonicalize(here).unwrap_or_else(|_| PathBuf::from("snapshots"))
 }
