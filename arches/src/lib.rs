@@ -25,6 +25,9 @@ pub use linux_raw_sys::general::clone_args as CloneArgs;
 pub type ChildEntry = unsafe extern "C" fn(arg: *mut core::ffi::c_void, sp: usize) -> !;
 
 #[cfg_attr(target_arch = "x86_64", path = "x86_64.rs")]
+#[cfg_attr(target_arch = "x86", path = "x86.rs")]
+#[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
+#[cfg_attr(target_arch = "riscv64", path = "riscv64.rs")]
 mod imp;
 pub use imp::*;
 

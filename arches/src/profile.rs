@@ -16,8 +16,9 @@ pub enum StackRule {
 /// How `CLONE_SETTLS` treats `tls` (`copy_thread` / `set_new_tls` per arch).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum TlsRule {
-    /// x86_64 `do_arch_prctl_64(ARCH_SET_FS)`: tls >= TASK_SIZE_MAX gives EPERM.
-    FsBase { task_size_max: u64 },
+    /// x86_64 `do_arch_prctl_64(ARCH_SET_FS)`: tls >= TASK_SIZE_MAX gives EPERM (the
+    /// environment's `user_addr_limit`, which 5-level paging raises).
+    FsBase,
     /// i386 and ia32 compat `do_set_thread_area`: tls points at a `struct user_desc`.
     UserDesc,
     /// arm64 TPIDR_EL0, riscv64 tp: any value is taken as is, never an error.
@@ -39,7 +40,8 @@ pub struct ArchProfile {
     pub name: &'static str,
     /// `_NSIG`: the highest valid exit_signal (`valid_signal`).
     pub nsig: u64,
-    /// Highest user address + 1 that `access_ok` accepts for the stack range.
+    /// Highest user address + 1 that `access_ok` accepts, with the default paging mode
+    /// (x86_64 4-level: TASK_SIZE_MAX). The runner probes the real one into `Env`.
     pub user_addr_limit: u64,
     /// The page size a default Debian kernel of this arch uses. The runner reads the real
     /// one from the kernel (AT_PAGESZ) and the model takes that; this is for model tests.
@@ -64,7 +66,7 @@ impl ArchProfile {
         user_addr_limit: X86_64_TASK_SIZE_MAX,
         default_page_size: 4096,
         stack: StackRule::GrowsDown,
-        tls: TlsRule::FsBase { task_size_max: X86_64_TASK_SIZE_MAX },
+        tls: TlsRule::FsBase,
         clone_order: CloneOrder::Default,
         clone3_since: Some((5, 3)),
         pid_max_limit: 4 * 1024 * 1024,

@@ -120,3 +120,37 @@ pub fn read_tls() -> usize {
     }
     base
 }
+
+/// `__NR_clone3` in the i386 table (arch/x86/entry/syscalls/syscall_32.tbl); linux-raw-sys
+/// builds only this arch's table.
+const NR_CLONE3_I386: u32 = 435;
+
+/// Fork-like `clone3` entered through the ia32 compat path (`int $0x80`) from this 64-bit
+/// process: eax = the i386 number, ebx = args, ecx = size. rbx cannot be an asm operand
+/// (LLVM keeps it), so `args` is swapped into it and back, as esi is on i386. The result
+/// is the i386 one, eax, sign-extended.
+///
+/// # Safety
+/// As for [`clone3`]; and `args` must lie below 4 GiB: the compat path takes only the
+/// low 32 bits of each register, so a higher pointer names some other address.
+#[inline(always)]
+pub unsafe fn clone3_int80(args: *mut CloneArgs, size: usize) -> isize {
+    debug_assert!(args as usize >> 32 == 0, "clone3_int80: args above 4 GiB");
+    let ret: u64;
+    asm!(
+        "xchg rbx, {args}",
+        "int $$0x80",
+        "xchg rbx, {args}",
+        args = in(reg) args,
+        inlateout("rax") NR_CLONE3_I386 as u64 => ret,
+        in("rcx") size,
+        // Zeroed on this path before 8bb2610bc496 ("x86/entry/64/compat: Preserve r8-r11
+        // in int $0x80", 4.17, later in stable): cheap to assume.
+        lateout("r8") _,
+        lateout("r9") _,
+        lateout("r10") _,
+        lateout("r11") _,
+        options(nostack),
+    );
+    ret as i32 as isize
+}

@@ -4,7 +4,6 @@ use crate::probe::probe;
 use crate::runner::{bench::measure, Plan};
 use crate::{CANNOT_TEST, GOOD};
 use clap::Args;
-use clone3_arches::ArchProfile;
 use clone3_suites::tables;
 use std::time::Duration;
 
@@ -33,7 +32,7 @@ pub fn bench(args: BenchArgs) -> u8 {
             return CANNOT_TEST;
         }
     };
-    let arch = ArchProfile::native();
+    let arch = probe.arch;
     let plan = Plan {
         cases: std::slice::from_ref(&case),
         run: &[true],

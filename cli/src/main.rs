@@ -4,8 +4,12 @@
 //! Exit codes follow `git bisect run`: 0 good, 1 a difference, 125 cannot test
 //! (clone3 missing or filtered, the tool itself failed), 128 bad command line.
 
+mod agent;
 mod bench;
+mod console;
+mod pipeline;
 mod probe;
+mod qemu;
 mod report;
 mod runner;
 mod verdict;
@@ -38,11 +42,16 @@ enum Command {
     },
     /// Measure the suite's per-case cost against a raw clone3+exit+wait loop.
     Bench(bench::BenchArgs),
+    /// Boot each architecture's kernel under QEMU with the agent as /init and run the cases.
+    Qemu(qemu::QemuArgs),
 }
 
 mod run;
 
 fn main() -> ExitCode {
+    if agent::is_agent() {
+        agent::agent();
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -55,6 +64,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::List { filter } => run::list(filter.as_deref()),
         Command::Bench(args) => bench::bench(args),
+        Command::Qemu(args) => qemu::qemu(args),
     }) {
         Ok(code) => ExitCode::from(code),
         Err(_) => {

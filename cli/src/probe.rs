@@ -1,10 +1,14 @@
 //! Reads the facts the model takes as inputs off the running kernel.
 
+use clone3_arches::ArchProfile;
 use clone3_suites::{Env, Release};
 
 /// What the CLI learns before starting the worker.
 pub struct Probe {
     pub env: Env,
+    /// The arch profile of this process on this kernel (a 32-bit x86 binary may run on
+    /// a native i386 kernel or on an x86_64 kernel's compat path).
+    pub arch: ArchProfile,
     pub uname: String,
     /// Root with CAP_SYS_ADMIN: the PID-namespace sandbox can be built.
     pub privileged: bool,
@@ -15,7 +19,9 @@ pub struct Probe {
 pub fn probe() -> Result<Probe, String> {
     let uname = rustix::system::uname();
     let release_text = uname.release().to_string_lossy().into_owned();
-    let release = Release::parse(&release_text).ok_or_else(|| format!("cannot parse kernel release {release_text:?}"))?;
+    let version_text = uname.version().to_string_lossy().into_owned();
+    let release = Release::from_uname(&release_text, &version_text)
+        .ok_or_else(|| format!("cannot parse kernel release {release_text:?}"))?;
     let status = std::fs::read_to_string("/proc/self/status").map_err(|e| format!("/proc/self/status: {e} (is /proc mounted?)"))?;
     let cap_eff = field(&status, "CapEff:").and_then(|v| u64::from_str_radix(v, 16).ok()).unwrap_or(0);
     let has = |bit: u32| cap_eff & (1 << bit) != 0;
@@ -41,8 +47,58 @@ pub fn probe() -> Result<Probe, String> {
         cgroup2: cgroup2_mount.is_some(),
         cgroup_v1: cgroup_v1_dir.is_some(),
         unprivileged_userns,
+        user_addr_limit: 0,
     };
-    Ok(Probe { env, uname: release_text, privileged, cgroup2_mount, cgroup_v1_dir })
+    let machine = uname.machine().to_string_lossy();
+    let arch = match ArchProfile::native() {
+        p if p == ArchProfile::I386_COMPAT && machine != "x86_64" => ArchProfile::I386_NATIVE,
+        p => p,
+    };
+    let env = Env { user_addr_limit: user_addr_limit(&arch), ..env };
+    Ok(Probe { env, arch, uname: release_text, privileged, cgroup2_mount, cgroup_v1_dir })
+}
+
+/// access_ok's limit on this machine. x86 (64-bit, and 32-bit tasks on a 64-bit kernel,
+/// whose access_ok uses the same TASK_SIZE_MAX): 2^56 - 4096 when the kernel runs 5-level
+/// paging, which leaves the `la57` flag in /proc/cpuinfo (the kernel clears it otherwise).
+/// riscv64: the largest of Sv57/Sv48/Sv39's user range where a page can really be mapped.
+/// The kernel command line may state it (`clone3abi.user_addr_limit=0x…`): arm64's
+/// access_ok uses the compile-time VA_BITS, which userspace cannot see, so QEMU recipes
+/// pass what their kernel's config says.
+fn user_addr_limit(arch: &ArchProfile) -> u64 {
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    let stated = cmdline.split_whitespace().find_map(|w| w.strip_prefix("clone3abi.user_addr_limit="));
+    if let Some(v) = stated.and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok()) {
+        return v;
+    }
+    match arch.name {
+        "x86_64" | "i386" => {
+            let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+            let la57 = cpuinfo.lines().any(|l| l.starts_with("flags") && l.split_whitespace().any(|f| f == "la57"));
+            if la57 { (1 << 56) - 4096 } else { arch.user_addr_limit }
+        }
+        "riscv64" => [1u64 << 56, 1 << 47, 1 << 38].into_iter().find(|&top| can_map_below(top)).unwrap_or(arch.user_addr_limit),
+        _ => arch.user_addr_limit,
+    }
+}
+
+/// Can a page be mapped just below `top` (MAP_FIXED_NOREPLACE, so nothing is replaced)?
+fn can_map_below(top: u64) -> bool {
+    use rustix::mm::{mmap_anonymous, munmap, MapFlags, ProtFlags};
+    let page = rustix::param::page_size() as u64;
+    let Some(addr) = top.checked_sub(2 * page).and_then(|a| usize::try_from(a).ok()) else { return false };
+    // SAFETY: a fresh private mapping at an address nothing uses (NOREPLACE), unmapped at once.
+    match unsafe { mmap_anonymous(addr as *mut _, page as usize, ProtFlags::READ, MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE) } {
+        Ok(p) if p as usize == addr => {
+            let _ = unsafe { munmap(p, page as usize) };
+            true
+        }
+        Ok(p) => {
+            let _ = unsafe { munmap(p, page as usize) };
+            false
+        }
+        Err(_) => false,
+    }
 }
 
 fn field<'a>(status: &'a str, name: &str) -> Option<&'a str> {

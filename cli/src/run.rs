@@ -2,13 +2,14 @@
 //! verdicts → reporters.
 
 use crate::probe::{probe, Probe};
+
 use crate::report::{self, snapshot, CaseResult, Counts};
-use crate::runner::{run_cases, Observed, Plan, RunOptions};
-use crate::verdict::{judge, Verdict};
+use crate::pipeline;
+use crate::verdict::Verdict;
 use crate::{BAD, CANNOT_TEST, GOOD, USAGE};
 use clap::Args;
 use clone3_arches::ArchProfile;
-use clone3_suites::{predict, tables, Case, Expect};
+use clone3_suites::{tables, Case};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -52,8 +53,8 @@ pub fn run(args: RunArgs) -> u8 {
             return CANNOT_TEST;
         }
     };
-    let arch = ArchProfile::native();
-    if let Some(why) = clone3_missing() {
+    let arch = probe.arch;
+    if let Some(why) = pipeline::clone3_missing() {
         eprintln!("clone3-abi: cannot test: {why}");
         println!("KTAP version 1\n1..1\nok 1 clone3 # SKIP {why}");
         return CANNOT_TEST;
@@ -66,24 +67,15 @@ pub fn run(args: RunArgs) -> u8 {
         eprintln!("clone3-abi: no case matches {:?}; `clone3-abi list` shows the ids", args.filter);
         return USAGE;
     }
-    let predictions: Vec<_> = cases.iter().map(|c| predict(c, &probe.env, &arch)).collect();
+    let (predictions, run_mask) = pipeline::predict_all(&cases, &probe.env, &arch);
     if args.list {
         for (c, p) in cases.iter().zip(&predictions) {
             println!("{:<48} {:<10} {}", c.id, p.rule, crate::verdict::expect_text(&p.expect));
         }
         return GOOD;
     }
-    let run_mask: Vec<bool> = predictions.iter().map(|p| !matches!(p.expect, Expect::Skip(_))).collect();
-    let observed = execute(&cases, &run_mask, &probe, &arch, Duration::from_secs(args.timeout));
-    let results: Vec<CaseResult> = cases
-        .iter()
-        .zip(predictions)
-        .zip(observed)
-        .map(|((case, prediction), observed)| {
-            let verdict = judge(&prediction.expect, observed.as_ref());
-            CaseResult { case, prediction, observed, verdict }
-        })
-        .collect();
+    let observed = pipeline::execute(&cases, &run_mask, &probe, &arch, Duration::from_secs(args.timeout), true);
+    let results = pipeline::evaluate(&cases, predictions, observed);
     print!("{}", report::ktap::render(&results));
     if let Some(path) = &args.json {
         let text = report::json::render(&probe.env, arch.name, &probe.uname, &results);
@@ -95,37 +87,10 @@ pub fn run(args: RunArgs) -> u8 {
     summarize(&args, &probe, &arch, &results)
 }
 
-fn execute(cases: &[Case], run_mask: &[bool], probe: &Probe, arch: &ArchProfile, timeout: Duration) -> Vec<Option<Observed>> {
-    let bar = indicatif::ProgressBar::new(run_mask.iter().filter(|r| **r).count() as u64);
-    bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases").expect("template"));
-    let plan = Plan {
-        cases,
-        run: run_mask,
-        env: &probe.env,
-        arch,
-        cgroup2_mount: probe.cgroup2_mount.as_deref(),
-        cgroup_v1_dir: probe.cgroup_v1_dir.as_deref(),
-        timeout,
-        tag: std::process::id(),
-    };
-    let observed = run_cases(RunOptions { plan, privileged: probe.privileged, progress: &mut |n| bar.set_position(n as u64) });
-    bar.finish_and_clear();
-    observed
-}
-
-/// `clone3(NULL, 0)` is EINVAL wherever clone3 exists; ENOSYS means it does not, or a
-/// seccomp filter hides it.
-fn clone3_missing() -> Option<String> {
-    let r = unsafe { clone3_arches::clone3(core::ptr::null_mut(), 0) };
-    (r == -(libc::ENOSYS as isize)).then(|| {
-        "clone3 returns ENOSYS: the kernel lacks it, or a seccomp filter blocks it (container runtimes do; glibc then falls back to clone)".to_string()
-    })
-}
-
 fn summarize(args: &RunArgs, probe: &Probe, arch: &ArchProfile, results: &[CaseResult]) -> u8 {
     let counts = Counts::of(results);
     let series = probe.env.release.series();
-    let mut code = if counts.fail > 0 { BAD } else { GOOD };
+    let code = if counts.fail > 0 { BAD } else { GOOD };
     eprintln!(
         "clone3-abi: kernel {} ({}), {} cases{}",
         probe.uname,
@@ -148,36 +113,7 @@ fn summarize(args: &RunArgs, probe: &Probe, arch: &ArchProfile, results: &[CaseR
     }
     let body = snapshot::table(results);
     let path = snapshot::path(&args.snapshots, arch.name, &series);
-    if args.bless {
-        return match report::write_atomically(&path, snapshot::file_contents(&body).as_bytes()) {
-            Ok(()) => {
-                eprintln!("clone3-abi: wrote {}", path.display());
-                closing(code)
-            }
-            Err(e) => {
-                eprintln!("clone3-abi: cannot write {}: {e}", path.display());
-                closing(CANNOT_TEST)
-            }
-        };
-    }
-    match snapshot::read_body(&path) {
-        Err(e) => {
-            eprintln!("clone3-abi: {e}");
-            code = CANNOT_TEST.max(code);
-        }
-        Ok(None) => eprintln!("clone3-abi: no baseline for {} {series} ({} does not exist)", arch.name, path.display()),
-        Ok(Some(stored)) => {
-            let d = snapshot::diff(&stored, &body);
-            if d.is_empty() {
-                eprintln!("clone3-abi: matches the snapshot {}", path.display());
-            } else {
-                eprintln!("clone3-abi: differs from the snapshot {} (- stored, + this run):", path.display());
-                for l in &d {
-                    eprintln!("  {l}");
-                }
-                code = BAD;
-            }
-        }
-    }
-    closing(code)
+    let check = snapshot::check(&path, &body, args.bless);
+    check.report(&format!("{} {series}", arch.name), &path);
+    closing(check.code(code))
 }

@@ -76,8 +76,8 @@ pub enum Stack {
 impl Stack {
     /// The (stack, stack_size) of `PastUserLimit`: the last page below the limit and one
     /// page beyond it.
-    pub fn past_user_limit(arch: &clone3_arches::ArchProfile) -> (u64, u64) {
-        (arch.user_addr_limit - 4096, 2 * 4096)
+    pub fn past_user_limit(user_addr_limit: u64) -> (u64, u64) {
+        (user_addr_limit - 4096, 2 * 4096)
     }
 }
 

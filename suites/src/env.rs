@@ -27,6 +27,9 @@ pub struct Env {
     pub cgroup_v1: bool,
     /// Unprivileged user namespaces allowed (Debian's kernel.unprivileged_userns_clone).
     pub unprivileged_userns: bool,
+    /// One past the highest address access_ok accepts (x86_64: TASK_SIZE_MAX, 2^56 - 4096
+    /// under 5-level paging instead of 2^47 - 4096).
+    pub user_addr_limit: u64,
 }
 
 impl Env {
@@ -45,6 +48,7 @@ impl Env {
             cgroup2: true,
             cgroup_v1: true,
             unprivileged_userns: true,
+            user_addr_limit: arch.user_addr_limit,
         }
     }
 

@@ -27,6 +27,19 @@ impl Release {
         Some(Self { major, minor, patch })
     }
 
+    /// The release from `uname -r` and `uname -v`. Debian names 6.1 kernels by ABI
+    /// ("6.1.0-50-686-pae") and puts the real stable release in the version string
+    /// ("#1 SMP PREEMPT_DYNAMIC Debian 6.1.176-1 (2026-…)"): that one wins when it names
+    /// the same series.
+    pub fn from_uname(release: &str, version: &str) -> Option<Self> {
+        let r = Self::parse(release)?;
+        let debian = version.split("Debian ").nth(1).and_then(Self::parse);
+        Some(match debian {
+            Some(d) if (d.major, d.minor) == (r.major, r.minor) && d.patch > r.patch => d,
+            _ => r,
+        })
+    }
+
     /// "6.18": the key snapshots are stored under.
     pub fn series(self) -> String {
         format!("{}.{}", self.major, self.minor)
@@ -35,6 +48,13 @@ impl Release {
     /// Is this release at or after `major.minor`?
     pub fn at_least(self, major: u32, minor: u32) -> bool {
         (self.major, self.minor) >= (major, minor)
+    }
+
+    /// Does this release carry a fix merged in `mainline` (major, minor) and backported
+    /// to the stable point releases `stable`? A series not listed counts as unfixed.
+    pub fn has_fix(self, mainline: (u32, u32), stable: &[Release]) -> bool {
+        self.at_least(mainline.0, mainline.1)
+            || stable.iter().any(|s| (s.major, s.minor) == (self.major, self.minor) && self.patch >= s.patch)
     }
 }
 
@@ -54,6 +74,23 @@ mod tests {
         assert_eq!(Release::parse("6.12.0-rc3+"), Some(Release::new(6, 12, 0)));
         assert_eq!(Release::parse("7.1"), Some(Release::new(7, 1, 0)));
         assert_eq!(Release::parse("garbage"), None);
+    }
+
+    #[test]
+    fn fixes_count_from_mainline_or_their_stable_backport() {
+        let backports = [Release::new(6, 1, 20)];
+        assert!(Release::new(6, 3, 0).has_fix((6, 3), &backports));
+        assert!(Release::new(6, 1, 20).has_fix((6, 3), &backports));
+        assert!(!Release::new(6, 1, 19).has_fix((6, 3), &backports));
+        assert!(!Release::new(5, 15, 200).has_fix((6, 3), &backports));
+    }
+
+    #[test]
+    fn debian_abi_names_yield_to_the_real_release() {
+        let v = "#1 SMP PREEMPT_DYNAMIC Debian 6.1.176-1 (2026-10-02)";
+        assert_eq!(Release::from_uname("6.1.0-50-686-pae", v), Some(Release::new(6, 1, 176)));
+        assert_eq!(Release::from_uname("6.12.117+deb13-amd64", "#1 SMP Debian 6.12.117-1"), Some(Release::new(6, 12, 117)));
+        assert_eq!(Release::from_uname("6.18.44-fc", "#1 SMP PREEMPT_DYNAMIC @0"), Some(Release::new(6, 18, 44)));
     }
 
     #[test]

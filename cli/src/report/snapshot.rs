@@ -66,6 +66,62 @@ pub fn read_body(path: &Path) -> Result<Option<String>, String> {
     Ok(Some(body.to_string()))
 }
 
+/// What comparing (or blessing) a run's table against a stored snapshot found.
+pub enum Check {
+    Matches,
+    /// No file for this arch and kernel yet.
+    NoBaseline,
+    Differs(Vec<String>),
+    Written,
+    /// The file is unreadable or not a snapshot, or could not be written: cannot test.
+    Broken(String),
+}
+
+impl Check {
+    /// The bisect-style code this adds to a run that was otherwise `code`.
+    pub fn code(&self, code: u8) -> u8 {
+        match self {
+            Check::Differs(_) => crate::BAD.max(code),
+            Check::Broken(_) => crate::CANNOT_TEST.max(code),
+            _ => code,
+        }
+    }
+
+    /// Says what it found, one line per diff line, on stderr.
+    pub fn report(&self, who: &str, path: &Path) {
+        match self {
+            Check::Matches => eprintln!("clone3-abi: {who}: matches the snapshot {}", path.display()),
+            Check::NoBaseline => eprintln!("clone3-abi: {who}: no baseline ({} does not exist)", path.display()),
+            Check::Written => eprintln!("clone3-abi: {who}: wrote {}", path.display()),
+            Check::Broken(e) => eprintln!("clone3-abi: {who}: {e}"),
+            Check::Differs(d) => {
+                eprintln!("clone3-abi: {who}: differs from the snapshot {} (- stored, + this run):", path.display());
+                for l in d {
+                    eprintln!("  {l}");
+                }
+            }
+        }
+    }
+}
+
+/// Compares `body` with the snapshot at `path`, or stores it there when blessing.
+pub fn check(path: &Path, body: &str, bless: bool) -> Check {
+    if bless {
+        return match super::write_atomically(path, file_contents(body).as_bytes()) {
+            Ok(()) => Check::Written,
+            Err(e) => Check::Broken(format!("cannot write {}: {e}", path.display())),
+        };
+    }
+    match read_body(path) {
+        Err(e) => Check::Broken(e),
+        Ok(None) => Check::NoBaseline,
+        Ok(Some(stored)) => match diff(&stored, body) {
+            d if d.is_empty() => Check::Matches,
+            d => Check::Differs(d),
+        },
+    }
+}
+
 /// Lines that differ, as a small unified-style diff (stored `-`, this run `+`).
 pub fn diff(stored: &str, now: &str) -> Vec<String> {
     let key = |l: &str| l.split_whitespace().next().unwrap_or("").to_string();

@@ -52,7 +52,7 @@ pub fn attempt(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resources) 
         Ok(v) => v,
         Err(why) => return Observed::NotRun(why),
     };
-    let args_ptr = write_args(case, env, arch, res, usize_, set_tid);
+    let args_ptr = write_args(case, env, res, usize_, set_tid);
     let (stack_low, stack_size) = stack_of(case, &res.arena);
     let o = Observe::of(case);
     let mut ctx = ChildCtx {
@@ -75,7 +75,7 @@ pub fn attempt(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resources) 
     // SAFETY: the tables give every CLONE_VM/SETTLS child its own stack (a suites test
     // checks this), so a fork-like child only ever runs on its own copy of this stack.
     let ret = unsafe {
-        if stack_size > 0 && !matches!(case.stack, Stack::Raw { .. } | Stack::PastUserLimit) {
+        if stack_size > 0 {
             clone3_arches::clone3_on_stack(args_ptr, usize_ as usize, child_main, ctx_ptr)
         } else {
             let r = clone3_arches::clone3(args_ptr, usize_ as usize);
@@ -137,21 +137,23 @@ fn ptr_value(p: Ptr, slot: usize, arena: &Arena) -> u64 {
     }
 }
 
+/// The child's stack where it is memory of ours (mapped, or the PROT_NONE hole).
 fn stack_of(case: &Case, arena: &Arena) -> (usize, usize) {
     match case.stack {
-        Stack::None => (0, 0),
         Stack::Mapped(n) => (arena.stack.high - n as usize, n as usize),
         Stack::Unmapped(n) => (arena.hole, n as usize),
-        Stack::Raw { stack, size } => (stack as usize, size as usize),
-        Stack::PastUserLimit => (0, 0), // filled in write_args from the arch profile
+        Stack::None | Stack::Raw { .. } | Stack::PastUserLimit => (0, 0),
     }
 }
 
 /// Writes the struct (and the tail) where the case places it; returns the pointer to pass.
-fn write_args(case: &Case, env: &Env, arch: &ArchProfile, res: &Resources, usize_: u64, set_tid: Vec<i32>) -> *mut CloneArgs {
+fn write_args(case: &Case, env: &Env, res: &Resources, usize_: u64, set_tid: Vec<i32>) -> *mut CloneArgs {
     let a = &res.arena;
+    // Raw values stay 64-bit: on a 32-bit agent `as usize` would cut them (seen on i686:
+    // 0xfffffffffffff000 became 0xfffff000 and passed access_ok).
     let (stack, stack_size) = match case.stack {
-        Stack::PastUserLimit => Stack::past_user_limit(arch),
+        Stack::PastUserLimit => Stack::past_user_limit(env.user_addr_limit),
+        Stack::Raw { stack, size } => (stack, size),
         _ => {
             let (s, n) = stack_of(case, a);
             (s as u64, n as u64)
@@ -184,7 +186,6 @@ fn write_args(case: &Case, env: &Env, arch: &ArchProfile, res: &Resources, usize
             CgroupArg::Raw(v) => v,
         },
     };
-    let _ = env;
     let mut image = [0u8; 88];
     // SAFETY: CloneArgs is 88 bytes of u64 fields (asserted in clone3-arches).
     unsafe { core::ptr::write_unaligned(image.as_mut_ptr().cast::<CloneArgs>(), args) };

@@ -125,7 +125,7 @@ impl<'a> Input<'a> {
             Stack::None => 0,
             Stack::Raw { stack, .. } => stack,
             Stack::Mapped(_) | Stack::Unmapped(_) => 0x1000_0000, // some mapped-range address
-            Stack::PastUserLimit => Stack::past_user_limit(self.arch).0,
+            Stack::PastUserLimit => Stack::past_user_limit(self.env.user_addr_limit).0,
         }
     }
 
@@ -134,7 +134,7 @@ impl<'a> Input<'a> {
             Stack::None => 0,
             Stack::Raw { size, .. } => size,
             Stack::Mapped(n) | Stack::Unmapped(n) => n,
-            Stack::PastUserLimit => Stack::past_user_limit(self.arch).1,
+            Stack::PastUserLimit => Stack::past_user_limit(self.env.user_addr_limit).1,
         }
     }
 

@@ -50,6 +50,10 @@ impl Rule {
     }
 }
 
+/// Stable releases that took "fork: allow CLONE_NEWTIME in clone3 flags" (seen on
+/// Debian's 6.1.176 i386 kernel, whose changelog lists it under upstream 6.1.20).
+const NEWTIME_FIX_STABLE: &[Release] = &[Release::new(6, 1, 20)];
+
 const fn v(major: u32, minor: u32, patch: u32) -> Option<Release> {
     Some(Release::new(major, minor, patch))
 }
@@ -208,10 +212,11 @@ pub static RULES: &[Rule] = &[
         function: "clone3_args_valid (kernel/fork.c)",
         since: None,
         until: None,
-        source: "flags & (CLONE_DETACHED | CSIGNAL); from 6.3 CLONE_NEWTIME (0x80, inside CSIGNAL) is exempt: \
-                 \"fork: allow CLONE_NEWTIME in clone3 flags\" (also in stable)",
+        source: "flags & (CLONE_DETACHED | CSIGNAL); CLONE_NEWTIME (0x80, inside CSIGNAL) is exempt from 6.3 and \
+                 6.1.20: \"fork: allow CLONE_NEWTIME in clone3 flags\" (6.1.y per Debian's linux 6.1 changelog; \
+                 other stable series not checked)",
         check: |i| {
-            let csignal = if i.release().at_least(6, 3) { CSIGNAL & !NEWTIME } else { CSIGNAL };
+            let csignal = if i.release().has_fix((6, 3), NEWTIME_FIX_STABLE) { CSIGNAL & !NEWTIME } else { CSIGNAL };
             when(i.flags() & (DETACHED | csignal) != 0, EINVAL)
         },
     },
@@ -255,7 +260,7 @@ pub static RULES: &[Rule] = &[
         source: "!access_ok(stack, stack_size): EINVAL, not EFAULT; fa729c4df558",
         check: |i| {
             let (s, n) = (i.stack_value(), i.stack_size());
-            let fits = s.checked_add(n).is_some_and(|end| end <= i.arch.user_addr_limit);
+            let fits = s.checked_add(n).is_some_and(|end| end <= i.env.user_addr_limit);
             when(s != 0 && !fits, EINVAL)
         },
     },
@@ -378,7 +383,7 @@ pub static RULES: &[Rule] = &[
                 Tls::Raw(t) => t,
             };
             match i.arch.tls {
-                TlsRule::FsBase { task_size_max } => when(tls >= task_size_max, EPERM),
+                TlsRule::FsBase => when(tls >= i.env.user_addr_limit, EPERM),
                 TlsRule::UserDesc => err(if i.case.tls == Tls::Page { EINVAL } else { EFAULT }),
                 TlsRule::Register => None,
             }

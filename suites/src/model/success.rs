@@ -125,10 +125,12 @@ pub(super) fn view(i: &Input) -> ChildView {
         i.tid_value(tid, at)
     };
     let newpid = i.has(NEWPID);
-    // Native 32-bit kernels 5.5–6.17 truncated flags to unsigned long in copy_sighand and
-    // dropped CLEAR_SIGHAND (04ff48239f46, 6.18, backported to 6.12.54 and Debian 6.1.192).
-    let clear_sighand_lost = i.arch.name == "i386-native"
-        && !(r.at_least(6, 18) || (r.major, r.minor) == (6, 12) && r.patch >= 54 || (r.major, r.minor) == (6, 1) && r.patch >= 192);
+    // Native 32-bit kernels from 5.5 truncated flags to unsigned long in copy_sighand and
+    // dropped CLEAR_SIGHAND; "copy_sighand: Handle architectures where sizeof(unsigned
+    // long) < sizeof(u64)" (04ff48239f46, 6.18) fixed it, in stable 6.12.54 and 6.1.157
+    // (Debian's 6.1 changelog; seen working on Debian 6.1.176 686-pae).
+    let fixed = r.has_fix((6, 18), &[crate::Release::new(6, 12, 54), crate::Release::new(6, 1, 157)]);
+    let clear_sighand_lost = i.arch.name == "i386-native" && !fixed;
     ChildView {
         fate: Some(Fate::Reported),
         sp: o.sp.then_some(if growsup || raw_sp { SpAt::Base } else { SpAt::Top }),

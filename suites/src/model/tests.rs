@@ -63,6 +63,9 @@ fn newtime_in_clone3_from_6_3() {
     let c = case(|c| c.flags = NEWTIME);
     assert_eq!(x86(&c, (6, 2, 0)), errno(Errno::EINVAL));
     assert!(is_ok(&x86(&c, (6, 3, 0))));
+    // Backported to 6.1.20.
+    assert_eq!(x86(&c, (6, 1, 19)), errno(Errno::EINVAL));
+    assert!(is_ok(&x86(&c, (6, 1, 20))));
 }
 
 #[test]
@@ -200,7 +203,8 @@ fn clear_sighand_dropped_on_old_native_32_bit_kernels() {
         other => panic!("{other:?}"),
     };
     assert_eq!(handlers(ArchProfile::I386_NATIVE, (6, 1, 100)), Some(false));
-    assert_eq!(handlers(ArchProfile::I386_NATIVE, (6, 1, 192)), Some(true));
+    assert_eq!(handlers(ArchProfile::I386_NATIVE, (6, 1, 157)), Some(true));
+    assert_eq!(handlers(ArchProfile::I386_NATIVE, (6, 6, 0)), Some(false));
     assert_eq!(handlers(ArchProfile::I386_COMPAT, (6, 1, 100)), Some(true));
     assert_eq!(handlers(ArchProfile::I386_NATIVE, (6, 18, 0)), Some(true));
 }

@@ -13,7 +13,7 @@ pub fn cases() -> Vec<Case> {
     vec![
         tls("page", "the child reads back the TLS base it was given", Tls::Page),
         tls("zero", "tls 0 (x86_64: FS base 0; i386: a NULL user_desc)", Tls::Raw(0)),
-        tls("task_size_max", "x86_64 refuses a base at TASK_SIZE_MAX", Tls::Raw((1 << 47) - 4096)),
+        tls("four_level_task_size_max", "x86_64 refuses a base at 4-level TASK_SIZE_MAX (5-level paging takes it)", Tls::Raw((1 << 47) - 4096)),
         tls("u64_max", "an all-ones base", Tls::Raw(u64::MAX)),
         tls("low_address", "a low but non-zero base", Tls::Raw(0x1000)),
         Case { flags: 0, ..tls("without_flag", "tls is ignored without CLONE_SETTLS", Tls::Raw(u64::MAX)) },

@@ -1,0 +1,90 @@
+//! Kernels for the recipes: downloaded once from the Debian mirror's pool at the pinned
+//! path, checked against the pinned sha256, unpacked, and kept in the cache
+//! (`~/.cache/clone3-abi/`). Every file lands through a temporary name and a rename, so an
+//! interrupted download leaves nothing that looks complete.
+
+use super::recipe::Recipe;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const MIRROR: &str = "http://deb.debian.org/debian";
+
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("CLONE3_ABI_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/clone3-abi")))
+        .unwrap_or_else(|| PathBuf::from("/tmp/clone3-abi-cache"))
+}
+
+/// The unpacked kernel image for a recipe, fetching it if needed.
+pub fn kernel(recipe: &Recipe) -> Result<PathBuf, String> {
+    let k = &recipe.kernel;
+    let stem = format!("{}_{}_{}", k.package, k.version, k.deb_arch);
+    let dir = cache_dir().join("kernels").join(&stem);
+    let name = Path::new(&k.kernel_path).file_name().ok_or("recipe kernel_path has no file name")?;
+    let image = dir.join(name);
+    if image.is_file() {
+        return Ok(image);
+    }
+    let deb = cache_dir().join("debs").join(format!("{stem}.deb"));
+    if !(deb.is_file() && sha256_of(&deb)? == k.sha256) {
+        download(&format!("{MIRROR}/{}", k.filename), &deb, &k.sha256)?;
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let tmp = dir.join(format!(".unpack{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+    let script = format!(
+        "dpkg-deb --fsys-tarfile '{}' | tar -x -C '{}' '{}'",
+        deb.display(),
+        tmp.display(),
+        k.kernel_path
+    );
+    let ok = Command::new("sh").arg("-c").arg(&script).status().is_ok_and(|s| s.success());
+    let unpacked = tmp.join(&k.kernel_path);
+    if !ok || !unpacked.is_file() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(format!("{} has no {} (dpkg-deb and tar are needed)", deb.display(), k.kernel_path));
+    }
+    std::fs::rename(&unpacked, &image).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(image)
+}
+
+fn download(url: &str, to: &Path, sha256: &str) -> Result<(), String> {
+    std::fs::create_dir_all(to.parent().unwrap_or(Path::new("."))).map_err(|e| e.to_string())?;
+    let tmp = to.with_extension(format!("part{}", std::process::id()));
+    let status = Command::new("curl")
+        .args(["-fsSL", "--retry", "3", "-o"])
+        .arg(&tmp)
+        .arg(url)
+        .status()
+        .map_err(|e| format!("cannot run curl: {e} (install curl)"))?;
+    if !status.success() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!(
+            "download of {url} failed; the mirror may have dropped this pinned version: update the recipe in qemu-images/"
+        ));
+    }
+    let got = sha256_of(&tmp)?;
+    if got != sha256 {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("{url}: sha256 {got}, the recipe pins {sha256}"));
+    }
+    std::fs::rename(&tmp, to).map_err(|e| e.to_string())
+}
+
+fn sha256_of(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match f.read(&mut buf).map_err(|e| format!("{}: {e}", path.display()))? {
+            0 => break,
+            n => h.update(&buf[..n]),
+        }
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}

@@ -1,0 +1,114 @@
+//! Guest recipes: data in `qemu-images/<guest>.toml`, compiled into the binary so it is
+//! self-contained; `--recipes DIR` reads another set.
+
+use serde::Deserialize;
+use std::path::Path;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    /// Guest id: also the snapshot folder (`snapshots/<name>/`).
+    pub name: String,
+    /// The model's arch profile (`ArchProfile::by_name`).
+    pub profile: String,
+    /// Rust target of the agent (`/init`).
+    pub agent_target: String,
+    pub kernel: Kernel,
+    pub qemu: Qemu,
+}
+
+/// A pinned Debian kernel package.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kernel {
+    pub suite: String,
+    pub package: String,
+    pub version: String,
+    pub deb_arch: String,
+    /// Of the .deb.
+    pub sha256: String,
+    /// Path below the mirror root (`pool/main/…`).
+    pub filename: String,
+    /// The kernel file inside the package (`./boot/vmlinuz-…`).
+    pub kernel_path: String,
+    /// What that file is: bzImage, Image, … (for people; QEMU finds out itself).
+    pub format: String,
+    /// x86: boot the ELF vmlinux inside the bzImage through PVH, which is faster.
+    #[serde(default)]
+    pub pvh: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Qemu {
+    pub binary: String,
+    pub machine: String,
+    pub cpu: String,
+    pub memory: String,
+    /// The console device the agent's output appears on (`ttyS0`, `ttyAMA0`).
+    pub console: String,
+    /// More kernel command line (`earlycon=sbi`).
+    #[serde(default)]
+    pub append: String,
+    /// More QEMU arguments (`-bios default`).
+    #[serde(default)]
+    pub extra: Vec<String>,
+}
+
+/// The recipes shipped in `qemu-images/`, in matrix order.
+const BUILTIN: &[(&str, &str)] = &[
+    ("x86_64", include_str!("../../../qemu-images/x86_64.toml")),
+    ("i386", include_str!("../../../qemu-images/i386.toml")),
+    ("i386-native", include_str!("../../../qemu-images/i386-native.toml")),
+    ("aarch64", include_str!("../../../qemu-images/aarch64.toml")),
+    ("riscv64", include_str!("../../../qemu-images/riscv64.toml")),
+];
+
+pub fn names() -> Vec<&'static str> {
+    BUILTIN.iter().map(|(n, _)| *n).collect()
+}
+
+/// Loads the named recipes (`all` for every one) from `dir`, or the built-in set.
+pub fn load(wanted: &[String], dir: Option<&Path>) -> Result<Vec<Recipe>, String> {
+    let all = wanted.iter().any(|w| w == "all");
+    let mut out = Vec::new();
+    for name in names() {
+        if !all && !wanted.iter().any(|w| w == name) {
+            continue;
+        }
+        let text = match dir {
+            Some(d) => {
+                let p = d.join(format!("{name}.toml"));
+                std::fs::read_to_string(&p).map_err(|e| format!("recipe {}: {e}", p.display()))?
+            }
+            None => BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| t.to_string()).unwrap_or_default(),
+        };
+        let r: Recipe = toml::from_str(&text).map_err(|e| format!("recipe {name}: {e}"))?;
+        if clone3_arches::ArchProfile::by_name(&r.profile).is_none() {
+            return Err(format!("recipe {name}: unknown profile {:?}", r.profile));
+        }
+        out.push(r);
+    }
+    for w in wanted.iter().filter(|w| *w != "all") {
+        if !names().contains(&w.as_str()) {
+            return Err(format!("unknown arch {w:?}: the guests are {} (or all)", names().join(", ")));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_recipes_parse_and_name_real_profiles() {
+        let all = load(&["all".into()], None).unwrap();
+        assert_eq!(all.len(), 5);
+        for r in &all {
+            assert_eq!(r.kernel.sha256.len(), 64, "{}", r.name);
+            assert!(r.kernel.filename.starts_with("pool/"), "{}", r.name);
+        }
+        assert!(load(&["sparc".into()], None).unwrap_err().contains("unknown arch"));
+    }
+}
