@@ -1,0 +1,97 @@
+//! The QEMU matrix end to end: all five guests against their snapshots, and the ways a
+//! kernel can fail to be testable (exit 125 with a one-line reason, never "good" or "bad").
+//! Needs qemu-system and the cross toolchains (ci/setup-qemu.sh, ci/setup-cross.sh); where
+//! they are missing the tests say so and pass only outside CI.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// One guest matrix at a time: they share the two cores and the agents' build.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn provisioned() -> bool {
+    let ok = ["qemu-system-x86_64", "qemu-system-i386", "qemu-system-aarch64", "qemu-system-riscv64"]
+        .iter()
+        .all(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()));
+    if !ok {
+        assert!(std::env::var_os("CI").is_none(), "CI must provision QEMU (ci/setup-qemu.sh)");
+        eprintln!("SKIP: qemu-system is not installed (bash ci/setup-qemu.sh)");
+    }
+    ok
+}
+
+fn qemu(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clone3-abi")).arg("qemu").args(args).output().expect("run the binary")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn all_guests_match_the_model_and_their_snapshots() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !provisioned() {
+        return;
+    }
+    let out = qemu(&["--arch", "all"]);
+    let (ktap, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    for guest in ["x86_64", "i386", "i386-native", "aarch64", "riscv64"] {
+        assert!(ktap.contains(&format!("  # Subtest: {guest}\n")), "no subtest for {guest}");
+        assert!(err.contains(&format!("{guest} ")) && err.contains("matches the snapshot"), "{err}");
+    }
+    assert!(!ktap.contains("not ok"), "{ktap}");
+}
+
+#[test]
+fn a_file_that_is_not_a_kernel_cannot_test() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = qemu(&["--arch", "x86_64", "--kernel", "/etc/hostname", "--agent", "/etc/hostname"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains("is not a kernel image"), "{err}");
+    let out = qemu(&["--arch", "sparc"]);
+    assert_eq!(out.status.code(), Some(128));
+}
+
+#[test]
+fn a_kernel_that_panics_or_hangs_cannot_test() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !provisioned() {
+        return;
+    }
+    // An /init the kernel cannot execute: "Kernel panic - not syncing: No working init found".
+    let junk = std::env::temp_dir().join(format!("clone3-abi-junk-init-{}", std::process::id()));
+    std::fs::write(&junk, b"not an executable").unwrap();
+    let out = qemu(&["--arch", "riscv64", "--agent", junk.to_str().unwrap(), "--accel", "tcg"]);
+    let (ktap, err) = text(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains("the kernel crashed: ") && err.contains("Kernel panic"), "{err}");
+    assert!(ktap.contains("# SKIP cannot test"), "{ktap}");
+    // A guest that outlives the watchdog is killed and reported as hung.
+    let out = qemu(&["--arch", "riscv64", "--watchdog", "1", "--accel", "tcg"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains("hung past the watchdog"), "{err}");
+    std::fs::remove_file(junk).unwrap();
+}
+
+#[test]
+fn a_baseline_mismatch_is_bad_with_the_diff() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !provisioned() {
+        return;
+    }
+    let stored = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../snapshots/riscv64/6.12.snap");
+    let text_in = std::fs::read_to_string(&stored).unwrap();
+    let line = text_in.lines().find(|l| l.starts_with("size.page_plus_8 ")).unwrap();
+    let changed = std::env::temp_dir().join(format!("clone3-abi-baseline-{}.snap", std::process::id()));
+    std::fs::write(&changed, text_in.replace(line, &line.replace("E2BIG", "EINVAL"))).unwrap();
+    let out = qemu(&["--arch", "riscv64", "--baseline", changed.to_str().unwrap()]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("-size.page_plus_8") && err.contains("+size.page_plus_8"), "{err}");
+    std::fs::remove_file(changed).unwrap();
+}
