@@ -17,8 +17,17 @@ pub fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/tmp/clone3-abi-cache"))
 }
 
-/// The unpacked kernel image for a recipe, fetching it if needed.
-pub fn kernel(recipe: &Recipe) -> Result<PathBuf, String> {
+/// Guests that share a kernel (x86_64 and i386) must not fetch it twice at once.
+static FETCHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The unpacked kernel image for a recipe, fetching it if needed; `then` (e.g. the PVH
+/// extraction) runs under the same lock.
+pub fn kernel_then(recipe: &Recipe, then: impl FnOnce(PathBuf) -> Result<PathBuf, String>) -> Result<PathBuf, String> {
+    let _one_at_a_time = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
+    then(kernel(recipe)?)
+}
+
+fn kernel(recipe: &Recipe) -> Result<PathBuf, String> {
     let k = &recipe.kernel;
     let stem = format!("{}_{}_{}", k.package, k.version, k.deb_arch);
     let dir = cache_dir().join("kernels").join(&stem);

@@ -5,6 +5,7 @@
 mod fetch;
 mod initramfs;
 mod launch;
+mod pvh;
 mod recipe;
 
 use crate::console::{self, Transcript};
@@ -133,7 +134,7 @@ fn run_guest(recipe: Recipe, agent: Option<PathBuf>, args: &QemuArgs, cases: &[C
     say("fetching kernel");
     let kernel = match &args.kernel {
         Some(k) => k.clone(),
-        None => match fetch::kernel(&recipe) {
+        None => match fetch::kernel_then(&recipe, |k| if recipe.kernel.pvh { pvh::elf_for(&k) } else { Ok(k) }) {
             Ok(k) => k,
             Err(e) => return fail(recipe, e),
         },

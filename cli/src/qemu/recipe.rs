@@ -21,6 +21,8 @@ pub struct Recipe {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Kernel {
+    /// The Debian suite it comes from (for people).
+    #[allow(dead_code)]
     pub suite: String,
     pub package: String,
     pub version: String,
@@ -32,6 +34,7 @@ pub struct Kernel {
     /// The kernel file inside the package (`./boot/vmlinuz-…`).
     pub kernel_path: String,
     /// What that file is: bzImage, Image, … (for people; QEMU finds out itself).
+    #[allow(dead_code)]
     pub format: String,
     /// x86: boot the ELF vmlinux inside the bzImage through PVH, which is faster.
     #[serde(default)]

@@ -42,7 +42,11 @@ pub fn write_atomically(path: &std::path::Path, contents: &[u8]) -> std::io::Res
     use std::io::Write;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.tmp{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("out"), std::process::id()));
+    // Unique per process and call: threads may write files side by side.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = dir.join(format!(".{name}.tmp{}.{seq}", std::process::id()));
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(contents)?;
     f.sync_all()?;
