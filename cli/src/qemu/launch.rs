@@ -33,7 +33,8 @@ pub struct Boot {
     pub qemu_failed: Option<String>,
 }
 
-pub fn boot(recipe: &Recipe, kernel: &Path, initrd: &Path, accel: Accel, watchdog: Duration) -> Boot {
+/// Boots and waits; `progress` hears how many case records have arrived so far.
+pub fn boot(recipe: &Recipe, kernel: &Path, initrd: &Path, accel: Accel, watchdog: Duration, progress: &dyn Fn(usize)) -> Boot {
     let q = &recipe.qemu;
     let append = format!("console={} panic=-1 quiet {}", q.console, q.append);
     let mut cmd = Command::new(&q.binary);
@@ -64,6 +65,8 @@ pub fn boot(recipe: &Recipe, kernel: &Path, initrd: &Path, accel: Accel, watchdo
     // A reader thread timestamps the markers as they arrive.
     let mut out = child.stdout.take().expect("piped");
     let (tx, rx) = mpsc::channel();
+    let records = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = records.clone();
     let reader = std::thread::spawn(move || {
         let mut text = Vec::new();
         let mut buf = [0u8; 4096];
@@ -74,9 +77,11 @@ pub fn boot(recipe: &Recipe, kernel: &Path, initrd: &Path, accel: Accel, watchdo
             }
             text.extend_from_slice(&buf[..n]);
             let s = String::from_utf8_lossy(&text);
-            if first.is_none() && s.contains("C3 {\"case\"") {
+            let count = s.matches("C3 {\"case\"").count();
+            if first.is_none() && count > 0 {
                 first = Some(start.elapsed());
             }
+            seen.store(count, std::sync::atomic::Ordering::Relaxed);
         }
         let _ = tx.send((String::from_utf8_lossy(&text).into_owned(), first));
     });
@@ -89,7 +94,10 @@ pub fn boot(recipe: &Recipe, kernel: &Path, initrd: &Path, accel: Accel, watchdo
                 let _ = child.kill();
                 break child.wait().ok();
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                progress(records.load(std::sync::atomic::Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(20))
+            }
             Err(_) => break None,
         }
     };
@@ -134,6 +142,6 @@ pub fn choose_accel(recipe: &Recipe, kernel: &Path, initrd: &Path, host_arch: &s
     if !same_arch || std::fs::File::open("/dev/kvm").is_err() {
         return Accel::Tcg;
     }
-    let probe = boot(recipe, kernel, initrd, Accel::Kvm, Duration::from_secs(10));
+    let probe = boot(recipe, kernel, initrd, Accel::Kvm, Duration::from_secs(10), &|_| {});
     if probe.console.contains(console::END) { Accel::Kvm } else { Accel::Tcg }
 }

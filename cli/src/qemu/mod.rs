@@ -153,7 +153,8 @@ fn run_guest(recipe: Recipe, agent: Option<PathBuf>, args: &QemuArgs, cases: &[C
         }
     };
     say(&format!("booting ({})", accel.name()));
-    let boot = launch::boot(&recipe, &kernel, &initrd, accel, Duration::from_secs(args.watchdog));
+    let progress = |n: usize| if n > 0 { say(&format!("running {n}/{} ({})", cases.len(), accel.name())) };
+    let boot = launch::boot(&recipe, &kernel, &initrd, accel, Duration::from_secs(args.watchdog), &progress);
     let outcome = judge_console(&boot, cases);
     Guest { recipe, accel, boot: Some(boot), outcome }
 }
