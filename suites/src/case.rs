@@ -3,6 +3,7 @@
 //! real memory; the model reads the same description.
 
 use serde::Serialize;
+use std::borrow::Cow;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Case {
@@ -89,17 +90,21 @@ pub enum Tls {
     Raw(u64),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SetTid {
     pub ptr: Ptr,
     /// `set_tid_size` as written into the struct.
     pub size: u64,
     /// The array, innermost level first; entries past the end are `Tid::Free`.
-    pub tids: &'static [Tid],
+    pub tids: Cow<'static, [Tid]>,
 }
 
 impl SetTid {
-    pub const NONE: Self = Self { ptr: Ptr::Null, size: 0, tids: &[] };
+    pub const NONE: Self = Self::new(Ptr::Null, 0, &[]);
+
+    pub const fn new(ptr: Ptr, size: u64, tids: &'static [Tid]) -> Self {
+        Self { ptr, size, tids: Cow::Borrowed(tids) }
+    }
 
     pub fn tid(&self, index: usize) -> Tid {
         self.tids.get(index).copied().unwrap_or(Tid::Free)

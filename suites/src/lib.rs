@@ -7,6 +7,7 @@ pub mod case;
 pub mod env;
 pub mod errno;
 pub mod flags;
+pub mod fuzz;
 pub mod model;
 pub mod release;
 pub mod tables;

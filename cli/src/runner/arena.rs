@@ -32,11 +32,15 @@ pub struct Stack {
     pub high: usize,
 }
 
-/// Word slots in the words page.
-pub const W_PIDFD: usize = 0;
-pub const W_CHILD_TID: usize = 8;
-pub const W_PARENT_TID: usize = 16;
-pub const W_SET_TID: usize = 64;
+/// Word slots in the words page. Every pointer the runner hands the kernel has a non-zero
+/// low byte, so a usize that copies only part of a pointer still copies a non-zero value
+/// (the model relies on it: `Input::byte_nonzero`).
+pub const W_PIDFD: usize = 0x10;
+pub const W_CHILD_TID: usize = 0x20;
+pub const W_PARENT_TID: usize = 0x30;
+pub const W_SET_TID: usize = 0x40;
+/// Offset into the PROT_NONE hole of an "unmapped" pointer.
+pub const HOLE_PTR: usize = 0x40;
 
 impl Arena {
     pub fn new() -> rustix::io::Result<Self> {

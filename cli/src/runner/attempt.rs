@@ -1,7 +1,7 @@
 //! One clone3 attempt: lay the case out in the arena, call the arch stub, and gather what
 //! the child and the caller saw. Blind to the model: it reports what happened.
 
-use super::arena::{Arena, W_CHILD_TID, W_PARENT_TID, W_PIDFD, W_SET_TID};
+use super::arena::{Arena, HOLE_PTR, W_CHILD_TID, W_PARENT_TID, W_PIDFD, W_SET_TID};
 use super::child::{child_main, ChildCtx, Report};
 use super::signals;
 use super::Observed;
@@ -40,18 +40,28 @@ impl Drop for CgroupTarget {
     }
 }
 
-/// An fd number no process can have open (above any RLIMIT_NOFILE).
-const CLOSED_FD: u64 = 1 << 30;
+use clone3_suites::model::CLOSED_FD;
 
 pub fn attempt(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resources) -> Observed {
-    signals::drain();
-    res.nonce += 1;
+    match prepare(case, env, arch, res) {
+        Ok(set_tid) => attempt_prepared(case, env, res, set_tid),
+        Err(why) => Observed::NotRun(why),
+    }
+}
+
+/// What the caller's side does before the call, with the worker's full capabilities:
+/// fresh memory, and the set_tid values (making a `Freed` pid really used and reaped).
+pub fn prepare(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resources) -> Result<Vec<i32>, String> {
     res.arena.reset();
+    prepare_set_tid(case, env, arch, res)
+}
+
+/// The call itself and what follows, after [`prepare`] (possibly in a capability-less
+/// child of the worker).
+pub fn attempt_prepared(case: &Case, env: &Env, res: &mut Resources, set_tid: Vec<i32>) -> Observed {
+    signals::reset();
+    res.nonce += 1;
     let usize_ = case.usize(env.page_size);
-    let set_tid = match prepare_set_tid(case, env, arch, res) {
-        Ok(v) => v,
-        Err(why) => return Observed::NotRun(why),
-    };
     let args_ptr = write_args(case, env, res, usize_, set_tid);
     let (stack_low, stack_size) = stack_of(case, &res.arena);
     let o = Observe::of(case);
@@ -132,8 +142,9 @@ fn ptr_value(p: Ptr, slot: usize, arena: &Arena) -> u64 {
     match p {
         Ptr::Null => 0,
         Ptr::Valid => arena.word(slot) as u64,
-        Ptr::Unmapped => arena.hole as u64,
-        Ptr::SameAsParentTid => arena.word(W_PARENT_TID) as u64,
+        Ptr::Unmapped => (arena.hole + HOLE_PTR) as u64,
+        // Whatever parent_tid holds (only pidfd uses this; see Input::pointer_id).
+        Ptr::SameAsParentTid => u64::MAX,
     }
 }
 
@@ -162,11 +173,15 @@ fn write_args(case: &Case, env: &Env, res: &Resources, usize_: u64, set_tid: Vec
     for (i, t) in set_tid.iter().enumerate() {
         unsafe { a.word(W_SET_TID + 4 * i).write(*t) };
     }
+    let parent_tid = ptr_value(case.parent_tid, W_PARENT_TID, a);
     let args = CloneArgs {
         flags: case.flags,
-        pidfd: ptr_value(case.pidfd, W_PIDFD, a),
+        pidfd: match case.pidfd {
+            Ptr::SameAsParentTid => parent_tid,
+            p => ptr_value(p, W_PIDFD, a),
+        },
         child_tid: ptr_value(case.child_tid, W_CHILD_TID, a),
-        parent_tid: ptr_value(case.parent_tid, W_PARENT_TID, a),
+        parent_tid,
         exit_signal: case.exit_signal,
         stack,
         stack_size,
@@ -256,6 +271,9 @@ fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut
         }
     }
     view.fate = fate;
+    if o.caller_sigchld {
+        view.caller_sigchld_ignored = Some(signals::sigchld_ignored());
+    }
     view.cleartid_woke = cleartid_woke;
     if o.exit_signal {
         view.exit_signal_seen = Some(signals::take_pending(case.exit_signal));

@@ -65,7 +65,7 @@ pub unsafe extern "C" fn child_main(ctx: *mut c_void, sp: usize) -> ! {
         r.child_tid_word = core::ptr::read_volatile(ctx.child_tid_addr as *const i32);
     }
     if ctx.read_handlers {
-        r.handlers_default = handlers_default() as i8;
+        r.handlers_default = i8::from(handlers_default());
     }
     if ctx.cgroup_line_len > 0 {
         r.in_cgroup = in_cgroup(&ctx.cgroup_line[..ctx.cgroup_line_len]) as i8;
@@ -75,16 +75,29 @@ pub unsafe extern "C" fn child_main(ctx: *mut c_void, sp: usize) -> ! {
     exit_thread(0)
 }
 
-/// Is SIGUSR1's handler (the caller installs one) back to SIG_DFL?
-unsafe fn handlers_default() -> bool {
-    let mut old: libc::sigaction = core::mem::zeroed();
-    libc::sigaction(libc::SIGUSR1, core::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_DFL
+/// Is SIGUSR1's handler (the caller installs one) back to SIG_DFL? Read from the
+/// `SigCgt` mask in /proc/self/status: glibc's sigaction reads the stack-protector canary
+/// through the thread pointer, which CLONE_SETTLS may have pointed anywhere (a child with
+/// tls 0 died of SIGSEGV in it: found by the fuzzer).
+fn handlers_default() -> bool {
+    let mut buf = [0u8; 4096];
+    let status = read_proc(c"/proc/self/status", &mut buf);
+    let Some(line) = status.split(|&b| b == b'\n').find(|l| l.starts_with(b"SigCgt:")) else { return false };
+    let caught = line[7..].iter().filter(|b| b.is_ascii_hexdigit()).fold(0u64, |m, &b| {
+        (m << 4) | u64::from((b as char).to_digit(16).unwrap_or(0))
+    });
+    caught & (1 << (libc::SIGUSR1 - 1)) == 0
 }
 
 fn in_cgroup(line: &[u8]) -> bool {
     let mut buf = [0u8; 4096];
-    let Ok(fd) = rustix::fs::open("/proc/self/cgroup", rustix::fs::OFlags::RDONLY, rustix::fs::Mode::empty()) else {
-        return false;
+    read_proc(c"/proc/self/cgroup", &mut buf).split(|&b| b == b'\n').any(|l| l == line)
+}
+
+/// Reads a small /proc file into `buf` with raw syscalls; empty on any error.
+fn read_proc<'a>(path: &core::ffi::CStr, buf: &'a mut [u8]) -> &'a [u8] {
+    let Ok(fd) = rustix::fs::open(path, rustix::fs::OFlags::RDONLY, rustix::fs::Mode::empty()) else {
+        return &[];
     };
     let mut len = 0;
     while len < buf.len() {
@@ -93,5 +106,5 @@ fn in_cgroup(line: &[u8]) -> bool {
             Ok(n) => len += n,
         }
     }
-    buf[..len].split(|&b| b == b'\n').any(|l| l == line)
+    &buf[..len]
 }

@@ -67,7 +67,11 @@ pub fn run_cases(opts: RunOptions) -> Vec<Option<Observed>> {
     if !opts.privileged {
         reap_orphans();
     }
-    let died = trouble.unwrap_or_else(|| format!("the worker ended early (wait status {st:#x})"));
+    let died = trouble.unwrap_or_else(|| match libc::WEXITSTATUS(st) {
+        code @ 129.. if libc::WIFEXITED(st) => format!("the worker was killed by signal {}", code - 128),
+        _ if libc::WIFSIGNALED(st) => format!("the worker was killed by signal {}", libc::WTERMSIG(st)),
+        code => format!("the worker ended early (exit code {code})"),
+    });
     for (i, o) in out.iter_mut().enumerate() {
         if o.is_none() && opts.plan.run[i] {
             *o = Some(Observed::NotRun(died.clone()));
@@ -123,7 +127,8 @@ fn init_until(child: i32) -> ! {
         let mut st = 0;
         let p = unsafe { libc::waitpid(-1, &mut st, libc::__WALL) };
         if p == child || p < 0 {
-            let code = if libc::WIFEXITED(st) { libc::WEXITSTATUS(st) } else { 3 };
+            // Pass the worker's end up: its exit code, or 128 + the signal that killed it.
+            let code = if libc::WIFEXITED(st) { libc::WEXITSTATUS(st) } else { 128 + libc::WTERMSIG(st) };
             unsafe { libc::_exit(code) }
         }
     }

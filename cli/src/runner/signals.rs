@@ -1,27 +1,59 @@
 //! The worker's signal set-up: every signal blocked, so any exit_signal a case asks for
 //! waits as pending (where the runner looks for it) instead of killing or stopping the
 //! worker; and a SIGUSR1 handler for children to inherit (or lose, with CLEAR_SIGHAND).
+//!
+//! Raw rt_sig* syscalls with a full 64-bit mask: glibc's sigfillset/sigprocmask leave out
+//! its internal signals 32 and 33, and a child with exit_signal 32 then killed the worker
+//! (found by the fuzzer, seed 7).
+
+/// The kernel's sigset for our arches: one bit per signal 1–64.
+const ALL: u64 = u64::MAX;
+const SIGSET_SIZE: usize = 8;
 
 extern "C" fn on_sigusr1(_: libc::c_int) {}
 
 pub fn setup_worker() {
     unsafe {
-        let mut all: libc::sigset_t = core::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::sigprocmask(libc::SIG_BLOCK, &all, core::ptr::null_mut());
+        // Children the cases kill (SIGSEGV on an unmapped stack) leave no core files.
+        let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        libc::setrlimit(libc::RLIMIT_CORE, &none);
+        // fd 0 is what a cgroup field of 0 names: keep it on something that is no cgroup.
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+        if null > 0 {
+            libc::dup2(null, 0);
+            libc::close(null);
+        }
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &ALL as *const u64, 0usize, SIGSET_SIZE);
         let mut sa: libc::sigaction = core::mem::zeroed();
         sa.sa_sigaction = on_sigusr1 as *const () as usize;
         libc::sigaction(libc::SIGUSR1, &sa, core::ptr::null_mut());
     }
 }
 
-/// Throws away every pending signal.
-pub fn drain() {
+/// Before each case: SIGCHLD back to SIG_DFL (a child sharing our handlers may have set it
+/// to SIG_IGN: see `caller_sigchld_ignored`), and every pending signal thrown away.
+pub fn reset() {
     unsafe {
-        let mut all: libc::sigset_t = core::mem::zeroed();
-        libc::sigfillset(&mut all);
-        let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        while libc::sigtimedwait(&all, core::ptr::null_mut(), &zero) > 0 {}
+        let mut sa: libc::sigaction = core::mem::zeroed();
+        sa.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(libc::SIGCHLD, &sa, core::ptr::null_mut());
+    }
+    drain();
+}
+
+/// Is SIGCHLD's disposition SIG_IGN?
+pub fn sigchld_ignored() -> bool {
+    unsafe {
+        let mut old: libc::sigaction = core::mem::zeroed();
+        libc::sigaction(libc::SIGCHLD, core::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// Throws away every pending signal.
+fn drain() {
+    let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    unsafe {
+        while libc::syscall(libc::SYS_rt_sigtimedwait, &ALL as *const u64, 0usize, &zero as *const libc::timespec, SIGSET_SIZE) > 0 {}
     }
 }
 
@@ -30,11 +62,8 @@ pub fn take_pending(sig: u64) -> bool {
     if sig == 0 || sig > 64 {
         return false;
     }
-    unsafe {
-        let mut pending: libc::sigset_t = core::mem::zeroed();
-        libc::sigpending(&mut pending);
-        let seen = libc::sigismember(&pending, sig as i32) == 1;
-        drain();
-        seen
-    }
+    let mut pending: u64 = 0;
+    unsafe { libc::syscall(libc::SYS_rt_sigpending, &mut pending as *mut u64, SIGSET_SIZE) };
+    drain();
+    pending & (1 << (sig - 1)) != 0
 }

@@ -2,7 +2,7 @@
 //! JSON line per case to the pipe the CLI reads.
 
 use super::arena::Arena;
-use super::attempt::{attempt, CgroupTarget, Resources};
+use super::attempt::{attempt, attempt_prepared, prepare, CgroupTarget, Resources};
 use super::{signals, Observed};
 use clone3_arches::ArchProfile;
 use clone3_suites::{Caller, Case, Env};
@@ -94,6 +94,10 @@ fn make_cgroup(dir: &str, mount: &str) -> Result<CgroupTarget, String> {
 /// Runs one case in a child of the worker that dropped every capability; the child
 /// sends its `Observed` back as JSON.
 fn without_caps(case: &Case, plan: &Plan, res: &mut Resources) -> Observed {
+    let set_tid = match prepare(case, plan.env, plan.arch, res) {
+        Ok(t) => t,
+        Err(why) => return Observed::NotRun(why),
+    };
     let Ok((rd, wr)) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) else {
         return Observed::NotRun("pipe failed".into());
     };
@@ -104,7 +108,7 @@ fn without_caps(case: &Case, plan: &Plan, res: &mut Resources) -> Observed {
             let none = rustix::thread::CapabilitySet::empty();
             let sets = rustix::thread::CapabilitySets { effective: none, permitted: none, inheritable: none };
             let observed = match rustix::thread::set_capabilities(None, sets) {
-                Ok(()) => attempt(case, plan.env, plan.arch, res),
+                Ok(()) => attempt_prepared(case, plan.env, res, set_tid),
                 Err(e) => Observed::NotRun(format!("capset: {e}")),
             };
             let mut f = std::fs::File::from(wr);

@@ -40,7 +40,6 @@ pub const WORD_FLAGS: u64 = 0;
 pub const WORD_SET_TID: u64 = 8;
 pub const WORD_SET_TID_SIZE: u64 = 9;
 pub const WORD_CGROUP: u64 = 10;
-const FIELD_WORDS: u64 = 11;
 
 impl<'a> Input<'a> {
     pub fn new(case: &'a Case, env: &'a Env, arch: &'a ArchProfile) -> Self {
@@ -60,28 +59,57 @@ impl<'a> Input<'a> {
         }
     }
 
-    /// Is word `w` of the user buffer non-zero (as the runner writes it)?
-    pub fn word_nonzero(&self, w: u64) -> bool {
+    /// Is byte `b` of the user buffer non-zero (as the runner writes it)? Fields are
+    /// little-endian (all our arches). Pointers are symbolic, but the runner places every
+    /// one at an address whose low byte is non-zero, and nothing depends on the others.
+    pub fn byte_nonzero(&self, b: u64) -> bool {
         let c = self.case;
+        let (w, k) = (b / 8, b % 8);
+        let pointer = |p: Ptr| p != Ptr::Null && k == 0;
+        let number = |v: u64| (v >> (8 * k)) & 0xff != 0;
         match w {
-            0 => c.flags != 0,
-            1 => c.pidfd != Ptr::Null,
-            2 => c.child_tid != Ptr::Null,
-            3 => c.parent_tid != Ptr::Null,
-            4 => c.exit_signal != 0,
-            5 => self.stack_value() != 0,
-            6 => self.stack_size() != 0,
-            7 => c.tls != Tls::None && c.tls != Tls::Raw(0),
-            8 => c.set_tid.ptr != Ptr::Null,
-            9 => c.set_tid.size != 0,
-            10 => c.cgroup != CgroupArg::None && c.cgroup != CgroupArg::Raw(0),
-            _ => matches!(c.tail, Tail::NonZeroAt(off) if off / 8 == w),
+            0 => number(c.flags),
+            1 => pointer(c.pidfd),
+            2 => pointer(c.child_tid),
+            3 => pointer(c.parent_tid),
+            4 => number(c.exit_signal),
+            5 => number(self.stack_value()),
+            6 => number(self.stack_size()),
+            7 => number(self.tls_value()),
+            8 => pointer(c.set_tid.ptr),
+            9 => number(c.set_tid.size),
+            10 => number(self.cgroup_value()),
+            _ => c.tail == Tail::NonZeroAt(b),
         }
     }
 
-    /// Is word `w` copied into the kernel's struct (else the kernel sees 0)?
+    /// How many bytes of word `w` the kernel copies (0–8): a usize that is not a whole
+    /// number of words copies the low bytes of the last one.
+    pub fn copied_bytes(&self, w: u64) -> u64 {
+        self.usize.min(self.ksize).saturating_sub(8 * w).min(8)
+    }
+
     pub fn copied(&self, w: u64) -> bool {
-        (w + 1) * 8 <= self.usize.min(self.ksize)
+        self.copied_bytes(w) == 8
+    }
+
+    /// Which address a pointer field holds, as far as equality goes: the runner gives every
+    /// `Valid` field a word of its own, every `Unmapped` one the same unmapped address, and
+    /// `SameAsParentTid` whatever parent_tid holds.
+    pub fn pointer_id(&self, p: Ptr, field: Field) -> (Ptr, Option<Field>) {
+        match p {
+            Ptr::Null | Ptr::Unmapped => (p, None),
+            Ptr::Valid => (p, Some(field)),
+            Ptr::SameAsParentTid => self.pointer_id(self.case.parent_tid, Field::ParentTid),
+        }
+    }
+
+    /// The kernel's view of a numeric field: the copied low bytes of `v`.
+    fn copied_value(&self, w: u64, v: u64) -> u64 {
+        match self.copied_bytes(w) {
+            8 => v,
+            n => v & ((1u64 << (8 * n)) - 1),
+        }
     }
 
     /// The kernel's view of a flag-like field: the value if copied, else 0.
@@ -100,23 +128,35 @@ impl<'a> Input<'a> {
     }
 
     pub fn set_tid_size(&self) -> u64 {
-        if self.copied(WORD_SET_TID_SIZE) { self.case.set_tid.size } else { 0 }
+        self.copied_value(WORD_SET_TID_SIZE, self.case.set_tid.size)
     }
 
+    /// A pointer survives a partial copy: its low byte is non-zero (see byte_nonzero).
     pub fn set_tid_ptr(&self) -> Ptr {
-        if self.copied(WORD_SET_TID) { self.case.set_tid.ptr } else { Ptr::Null }
+        if self.copied_bytes(WORD_SET_TID) > 0 { self.case.set_tid.ptr } else { Ptr::Null }
     }
 
-    pub fn cgroup_copied(&self) -> bool {
-        self.copied(WORD_CGROUP)
+    /// The cgroup field as the kernel sees it.
+    pub fn kernel_cgroup(&self) -> u64 {
+        self.copied_value(WORD_CGROUP, self.cgroup_value())
     }
 
-    /// The cgroup field's value where the model needs a number (fds are small).
+    /// The cgroup field as written: fds the runner opens are small (3 stands for them),
+    /// and its "closed fd" is 2^30 + 1 (above any fs.nr_open, low byte non-zero).
     pub fn cgroup_value(&self) -> u64 {
         match self.case.cgroup {
             CgroupArg::Raw(v) => v,
             CgroupArg::None => 0,
-            _ => 3,
+            CgroupArg::ClosedFd => CLOSED_FD,
+            CgroupArg::Target | CgroupArg::NotCgroup | CgroupArg::V1Dir => 3,
+        }
+    }
+
+    pub fn tls_value(&self) -> u64 {
+        match self.case.tls {
+            Tls::None => 0,
+            Tls::Page => 0x1000_0000, // some page-aligned user address
+            Tls::Raw(v) => v,
         }
     }
 
@@ -161,11 +201,19 @@ impl<'a> Input<'a> {
         i64::from(self.child_level()) - at.index as i64
     }
 
-    /// Words past the fields that the case makes non-zero, or the field words.
-    pub fn words(&self) -> std::ops::Range<u64> {
-        0..FIELD_WORDS.max(self.usize.div_ceil(8))
-    }
 }
+
+/// The pointer fields, for telling which addresses are equal.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Field {
+    Pidfd,
+    ChildTid,
+    ParentTid,
+    SetTid,
+}
+
+/// The fd number the runner passes as a closed cgroup fd.
+pub const CLOSED_FD: u64 = (1 << 30) + 1;
 
 /// sizeof(struct clone_args) in a release: VER0 from 5.3, VER1 (set_tid) from 5.5,
 /// VER2 (cgroup) from 5.7. Nothing has been appended since (shstk_token is not merged).

@@ -7,7 +7,7 @@ mod input;
 pub mod rules;
 mod success;
 
-pub use input::{resolve_tid, Input, TidAt};
+pub use input::{resolve_tid, Input, TidAt, CLOSED_FD};
 pub use rules::{Rule, RULES};
 pub use success::{ChildView, Fate, Observe, SpAt};
 

@@ -6,7 +6,7 @@
 //! (copy_struct_from_user), read for 5.3 … 7.x; shared/notes/clone3-ground-truth.md holds
 //! the line-by-line checks against Debian's 6.1 and 6.12 trees.
 
-use super::input::{Input, TidAt, SANDBOX_OWN_PIDS};
+use super::input::{Field, Input, TidAt, SANDBOX_OWN_PIDS};
 use crate::case::{CgroupArg, Ptr, Tid, Tls};
 use crate::flags::*;
 use crate::{Errno, Release};
@@ -101,15 +101,14 @@ pub static RULES: &[Rule] = &[
         function: "copy_struct_from_user → check_zeroed_user (include/linux/uaccess.h, lib/usercopy.c)",
         since: None,
         until: None,
-        source: "bytes in [ksize, usize) scanned in address order: a fault gives EFAULT, a non-zero \
-                 byte E2BIG, whichever comes first (5.3 had its own byte loop with the same result)",
+        source: "bytes in [ksize, usize) scanned in address order, an aligned word at a time: a fault \
+                 gives EFAULT, a non-zero byte E2BIG, whichever comes first (5.3 had its own byte loop with the \
+                 same result; guard pages are word-aligned, so bytes and words agree)",
         check: |i| {
-            let first = i.ksize / 8;
-            let last = i.usize.div_ceil(8);
-            (first..last).find_map(|w| {
-                if w * 8 >= i.readable() {
+            (i.ksize..i.usize).find_map(|b| {
+                if b >= i.readable() {
                     err(EFAULT)
-                } else if i.word_nonzero(w) {
+                } else if i.byte_nonzero(b) {
                     err(E2BIG)
                 } else {
                     None
@@ -173,7 +172,7 @@ pub static RULES: &[Rule] = &[
         until: None,
         source: "CLONE_INTO_CGROUP with cgroup > INT_MAX or usize < VER2; \"clone3: allow spawning processes into cgroups\"",
         check: |i| {
-            let bad = i.usize < 88 || (i.cgroup_copied() && i.cgroup_value() > i32::MAX as u64);
+            let bad = i.usize < 88 || i.kernel_cgroup() > i32::MAX as u64;
             when(i.has(INTO_CGROUP) && bad, EINVAL)
         },
     },
@@ -269,10 +268,10 @@ pub static RULES: &[Rule] = &[
         function: "kernel_clone (kernel/fork.c)",
         since: None,
         until: None,
-        source: "CLONE_PIDFD | CLONE_PARENT_SETTID with pidfd == parent_tid (both NULL included)",
+        source: "CLONE_PIDFD | CLONE_PARENT_SETTID with pidfd == parent_tid (both NULL, or both the same \
+                 unmapped address, included)",
         check: |i| {
-            let c = i.case;
-            let same = c.pidfd == Ptr::SameAsParentTid || (c.pidfd == Ptr::Null && c.parent_tid == Ptr::Null);
+            let same = i.pointer_id(i.case.pidfd, Field::Pidfd) == i.pointer_id(i.case.parent_tid, Field::ParentTid);
             when(i.has(PIDFD) && i.has(PARENT_SETTID) && same, EINVAL)
         },
     },
@@ -377,11 +376,7 @@ pub static RULES: &[Rule] = &[
             if !i.has(SETTLS) {
                 return None;
             }
-            let tls = match i.case.tls {
-                Tls::None => 0,
-                Tls::Page => 0x1000_0000,
-                Tls::Raw(t) => t,
-            };
+            let tls = i.tls_value();
             match i.arch.tls {
                 TlsRule::FsBase => when(tls >= i.env.user_addr_limit, EPERM),
                 TlsRule::UserDesc => err(if i.case.tls == Tls::Page { EINVAL } else { EFAULT }),
@@ -405,17 +400,29 @@ pub static RULES: &[Rule] = &[
         since: None,
         until: None,
         source: "put_user(pidfd, args->pidfd) faults (a bad parent_tid is never reported)",
-        check: |i| when(i.has(PIDFD) && matches!(i.case.pidfd, Ptr::Null | Ptr::Unmapped), EFAULT),
+        check: |i| {
+            let (target, _) = i.pointer_id(i.case.pidfd, Field::Pidfd);
+            when(i.has(PIDFD) && matches!(target, Ptr::Null | Ptr::Unmapped), EFAULT)
+        },
     },
     Rule {
         id: "cgroup_can_fork.bad_fd",
         function: "cgroup_css_set_fork (kernel/cgroup/cgroup.c)",
         since: v(5, 7, 0),
         until: None,
-        source: "the cgroup fd is closed, not a directory on cgroupfs, or a cgroup v1 directory: EBADF",
+        source: "the cgroup fd is closed, not a directory on cgroupfs, or a cgroup v1 directory: EBADF \
+                 (cgroup 0 is fd 0, which the runner keeps on /dev/null or the console)",
         check: |i| {
-            let bad = matches!(i.case.cgroup, CgroupArg::ClosedFd | CgroupArg::NotCgroup | CgroupArg::V1Dir);
-            when(i.has(INTO_CGROUP) && bad, EBADF)
+            if !i.has(INTO_CGROUP) {
+                return None;
+            }
+            match i.case.cgroup {
+                CgroupArg::ClosedFd | CgroupArg::NotCgroup | CgroupArg::V1Dir | CgroupArg::None => err(EBADF),
+                // The runner has fewer than 64 fds open; which of them a small number names is its business.
+                CgroupArg::Raw(v) if v < 64 => Some(Fire::Unpredictable("cgroup names one of the runner's own fds")),
+                CgroupArg::Raw(_) => err(EBADF),
+                CgroupArg::Target => None,
+            }
         },
     },
 ];

@@ -69,6 +69,10 @@ pub struct ChildView {
     /// The caller received exit_signal when the child ended.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub exit_signal_seen: Option<bool>,
+    /// After the child ended, the caller's SIGCHLD disposition was SIG_IGN (children that
+    /// share its handler table can change it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub caller_sigchld_ignored: Option<bool>,
 }
 
 /// Which fields the runner measures for a case: decided by the case alone, so a
@@ -87,6 +91,8 @@ pub struct Observe {
     pub cgroup: bool,
     /// The caller reaps the child itself (not THREAD, not PARENT) and so sees its signal.
     pub exit_signal: bool,
+    /// The child shares the caller's signal handlers (CLONE_SIGHAND).
+    pub caller_sigchld: bool,
 }
 
 impl Observe {
@@ -104,6 +110,7 @@ impl Observe {
             pidfd: f & PIDFD != 0 && c.pidfd == Ptr::Valid,
             cgroup: f & INTO_CGROUP != 0 && c.cgroup == CgroupArg::Target,
             exit_signal: f & (THREAD | PARENT) == 0,
+            caller_sigchld: f & SIGHAND != 0,
         }
     }
 }
@@ -116,15 +123,23 @@ pub(super) fn view(i: &Input) -> ChildView {
     // grows-down arch the first push lands below the mapping.
     let raw_sp = r < crate::Release::new(5, 3, 11);
     let growsup = i.arch.stack == StackRule::GrowsUp;
+    let newpid = i.has(NEWPID);
     let dies = matches!(c.stack, Stack::Unmapped(_)) || (raw_sp && !growsup && o.sp);
     if dies {
-        return ChildView { fate: Some(Fate::Signaled(SIGSEGV)), ..Default::default() };
+        // Only the caller's own children are reaped by it, so only theirs show the signal.
+        let fate = if i.has(THREAD | PARENT) { Fate::Silent } else { Fate::Signaled(SIGSEGV) };
+        return ChildView { fate: Some(fate), ..Default::default() };
     }
+    // A PID-namespace init that shares its handler table with the caller sets SIGCHLD to
+    // SIG_IGN for both when it exits (zap_pid_ns_processes, kernel/pid_namespace.c: "Ignore
+    // SIGCHLD causing any terminated children to autoreap"), so its own SIGCHLD exit
+    // signal is dropped and it is reaped at once (do_notify_parent). Found by the fuzzer.
+    let init_shares_handlers = newpid && i.has(SIGHAND);
+    let autoreaped = init_shares_handlers && c.exit_signal == crate::case::SIGCHLD;
     let tid_of = |index: usize| {
         let (tid, at) = i.tid_levels().nth(index)?;
         i.tid_value(tid, at)
     };
-    let newpid = i.has(NEWPID);
     // Native 32-bit kernels from 5.5 truncated flags to unsigned long in copy_sighand and
     // dropped CLEAR_SIGHAND; "copy_sighand: Handle architectures where sizeof(unsigned
     // long) < sizeof(u64)" (04ff48239f46, 6.18) fixed it, in stable 6.12.54 and 6.1.157
@@ -145,9 +160,11 @@ pub(super) fn view(i: &Input) -> ChildView {
         child_tid_written: o.child_tid.then_some(true),
         cleartid_woke: o.cleartid.then_some(true),
         handlers_default: o.handlers.then_some(i.has(CLEAR_SIGHAND) && !clear_sighand_lost),
-        pidfd_usable: o.pidfd.then_some(true),
+        // An autoreaped child is gone before the caller can signal or wait for it.
+        pidfd_usable: (o.pidfd && !autoreaped).then_some(true),
         in_cgroup: o.cgroup.then_some(true),
-        exit_signal_seen: o.exit_signal.then_some(c.exit_signal != 0),
+        exit_signal_seen: o.exit_signal.then_some(c.exit_signal != 0 && !autoreaped),
+        caller_sigchld_ignored: o.caller_sigchld.then_some(init_shares_handlers),
     }
 }
 

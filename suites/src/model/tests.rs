@@ -34,7 +34,7 @@ fn struct_size_grows_with_release() {
     // usize 80 carrying set_tid: unknown tail on 5.3/5.4 (ksize 64), fields from 5.5.
     let c = case(|c| {
         c.size = Size::Bytes(80);
-        c.set_tid = SetTid { ptr: Ptr::Valid, size: 1, tids: &[Tid::Free] };
+        c.set_tid = SetTid::new(Ptr::Valid, 1, &[Tid::Free]);
     });
     assert_eq!(x86(&c, (5, 4, 0)), errno(Errno::E2BIG));
     assert!(is_ok(&x86(&c, (5, 5, 0))));
@@ -43,7 +43,7 @@ fn struct_size_grows_with_release() {
     assert_eq!(x86(&c, (5, 6, 0)), errno(Errno::E2BIG));
     assert!(is_ok(&x86(&c, (5, 7, 0))));
     // Huge set_tid_size at usize 88: E2BIG on 5.3/5.4, EINVAL from 5.5 (ground-truth B.3).
-    let c = case(|c| c.set_tid = SetTid { ptr: Ptr::Valid, size: 1 << 40, tids: &[] });
+    let c = case(|c| c.set_tid = SetTid::new(Ptr::Valid, 1 << 40, &[]));
     assert_eq!(x86(&c, (5, 3, 11)), errno(Errno::E2BIG));
     assert_eq!(x86(&c, (5, 5, 0)), errno(Errno::EINVAL));
 }
@@ -85,7 +85,7 @@ fn pidfd_with_thread_from_6_9() {
 fn exit_signal_check_moved_in_7_1() {
     let c = case(|c| {
         c.exit_signal = 65;
-        c.set_tid = SetTid { ptr: Ptr::Unmapped, size: 1, tids: &[] };
+        c.set_tid = SetTid::new(Ptr::Unmapped, 1, &[]);
     });
     assert_eq!(x86(&c, (7, 0, 0)), errno(Errno::EINVAL));
     assert_eq!(x86(&c, (7, 1, 0)), errno(Errno::EFAULT));
@@ -159,16 +159,16 @@ fn settls_per_arch() {
 #[test]
 fn set_tid_capability_and_levels() {
     let free = |caller| case(|c| {
-        c.set_tid = SetTid { ptr: Ptr::Valid, size: 1, tids: &[Tid::Free] };
+        c.set_tid = SetTid::new(Ptr::Valid, 1, &[Tid::Free]);
         c.caller = caller;
     });
     assert!(is_ok(&x86(&free(crate::Caller::Worker), (6, 12, 0))));
     assert_eq!(x86(&free(crate::Caller::NoCaps), (6, 12, 0)), errno(Errno::EPERM));
     // Taken pid at the caller's level.
-    let own = case(|c| c.set_tid = SetTid { ptr: Ptr::Valid, size: 1, tids: &[Tid::Own] });
+    let own = case(|c| c.set_tid = SetTid::new(Ptr::Valid, 1, &[Tid::Own]));
     assert_eq!(x86(&own, (6, 12, 0)), errno(Errno::EEXIST));
     // The worker sits at level 2: four entries without NEWPID is one too many.
-    let deep = case(|c| c.set_tid = SetTid { ptr: Ptr::Valid, size: 4, tids: &[] });
+    let deep = case(|c| c.set_tid = SetTid::new(Ptr::Valid, 4, &[]));
     assert_eq!(x86(&deep, (6, 12, 0)), errno(Errno::EINVAL));
     // Not in the sandbox, a valid pid at a level we do not own cannot be predicted.
     let env = Env::unprivileged(Release::new(6, 12, 0), &ArchProfile::X86_64);

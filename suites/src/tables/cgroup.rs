@@ -20,6 +20,7 @@ pub fn cases() -> Vec<Case> {
         Case { needs: &[Gate::CgroupV1], ..cg("v1_directory", "cgroup v1 directories are EBADF (only 6.1-rc1 differed)", CgroupArg::V1Dir) },
         cg("fd_above_int_max", "cgroup > INT_MAX is EINVAL", CgroupArg::Raw(1 << 32)),
         cg("fd_u64_max", "cgroup = 2^64-1 is EINVAL", CgroupArg::Raw(u64::MAX)),
+        cg("fd_zero", "cgroup 0 is fd 0, not unset: EBADF (found by the fuzzer)", CgroupArg::None),
         Case { flags: 0, ..cg("field_without_flag", "the cgroup field is ignored without the flag", CgroupArg::ClosedFd) },
     ]
 }

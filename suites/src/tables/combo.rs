@@ -42,6 +42,11 @@ pub fn cases() -> Vec<Case> {
         combo("newipc_sysvsem_newpid", "NEWIPC|SYSVSEM with another namespace", NEWIPC | SYSVSEM | NEWPID, SIGCHLD_),
         combo("parent_settid_pidfd_both_null", "PIDFD|PARENT_SETTID with both pointers NULL are equal pointers", PIDFD | PARENT_SETTID, SIGCHLD_),
         Case {
+            pidfd: Ptr::Unmapped,
+            parent_tid: Ptr::Unmapped,
+            ..combo("pidfd_parent_tid_same_unmapped", "one unmapped address for both is still the same word", PIDFD | PARENT_SETTID, SIGCHLD_)
+        },
+        Case {
             pidfd: Ptr::SameAsParentTid,
             parent_tid: Ptr::Valid,
             ..combo("pidfd_is_parent_tid", "pidfd and parent_tid may not be the same word", PIDFD | PARENT_SETTID, SIGCHLD_)

@@ -16,6 +16,7 @@ pub fn cases() -> Vec<Case> {
         sig("sigusr1", "any valid signal may be the exit signal", 10),
         sig("sigrtmin", "a real-time signal (34)", 34),
         sig("nsig_64", "_NSIG (64) is the largest valid", 64),
+        sig("glibc_internal_32", "32 (glibc's SIGCANCEL) is an ordinary exit signal to the kernel", 32),
         sig("nsig_plus_1", "65 is not a valid signal", 65),
         sig("ff", "0xff fits CSIGNAL but is not a valid signal", 0xff),
         sig("bit8", "0x100 is outside CSIGNAL", 0x100),
@@ -24,7 +25,7 @@ pub fn cases() -> Vec<Case> {
         sig("all_ones", "every bit", u64::MAX),
         sig("sigchld_with_high_bit", "a valid signal with a high bit set", (1 << 40) | 17),
         Case {
-            set_tid: SetTid { ptr: Ptr::Unmapped, size: 1, tids: &[] },
+            set_tid: SetTid::new(Ptr::Unmapped, 1, &[]),
             ..sig("nsig_plus_1_with_unmapped_set_tid", "which check comes first moved in v7.1 (09e7827e7857)", 65)
         },
         Case { flags: PARENT, ..sig("parent_with_sigusr1", "CLONE_PARENT refuses any exit signal", 10) },

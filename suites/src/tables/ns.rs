@@ -1,6 +1,7 @@
 //! Namespaces created by a caller without capabilities (copy_namespaces, create_user_ns).
 
-use crate::case::{Caller, Case};
+use super::STACK;
+use crate::case::{Caller, Case, Stack};
 use crate::flags::*;
 
 fn ns(id: &str, why: &'static str, flags: u64) -> Case {
@@ -18,5 +19,17 @@ pub fn cases() -> Vec<Case> {
         ns("no_caps_newuser_newpid", "a caller owns the user namespace it creates", NEWUSER | NEWPID),
         ns("no_caps_newuser_newnet_newns", "all namespaces under a new user namespace", NEWUSER | NEWNET | NEWNS),
         ns("no_caps_plain", "a plain child needs no capability", 0),
+        // Found by the fuzzer (seed 8): an init sharing our handlers sets our SIGCHLD to SIG_IGN.
+        Case {
+            caller: Caller::Worker,
+            stack: Stack::Mapped(STACK),
+            ..ns("newpid_init_shares_sighand", "the init's exit leaves SIGCHLD ignored for the caller too", NEWPID | SIGHAND | VM)
+        },
+        Case {
+            caller: Caller::Worker,
+            stack: Stack::Mapped(STACK),
+            exit_signal: 10,
+            ..ns("newpid_init_shares_sighand_sigusr1", "a non-SIGCHLD exit signal is still sent", NEWPID | SIGHAND | VM)
+        },
     ]
 }

@@ -9,7 +9,7 @@ fn tid(id: &str, why: &'static str, set_tid: SetTid) -> Case {
 }
 
 fn arr(size: u64, tids: &'static [Tid]) -> SetTid {
-    SetTid { ptr: Ptr::Valid, size, tids }
+    SetTid::new(Ptr::Valid, size, tids)
 }
 
 /// The third entry lands outside the sandbox; 0 there fails before anything is taken.
@@ -19,10 +19,10 @@ pub fn cases() -> Vec<Case> {
     let mut v = Vec::new();
     for n in 0..=33u64 {
         v.push(tid(&format!("size_{n}"), "set_tid_size n with an array of free pids", arr(n, THIRD_IS_ZERO)));
-        v.push(tid(&format!("size_{n}_null"), "set_tid_size n with no array", SetTid { ptr: Ptr::Null, size: n, tids: &[] }));
+        v.push(tid(&format!("size_{n}_null"), "set_tid_size n with no array", SetTid::new(Ptr::Null, n, &[])));
     }
     v.extend([
-        tid("unmapped_array", "an unmapped set_tid array faults", SetTid { ptr: Ptr::Unmapped, size: 1, tids: &[] }),
+        tid("unmapped_array", "an unmapped set_tid array faults", SetTid::new(Ptr::Unmapped, 1, &[])),
         tid("tid_zero", "pid 0 is invalid", arr(1, &[Tid::Value(0)])),
         tid("tid_minus_one", "pid -1 is invalid", arr(1, &[Tid::Value(-1)])),
         tid("tid_one_taken", "pid 1 exists in the sandbox namespace", arr(1, &[Tid::Value(1)])),

@@ -50,12 +50,22 @@ pub fn cases() -> Vec<Case> {
             ..at("ver1_ignores_cgroup", "the cgroup word past usize 80 is never read", Bytes(80))
         },
         Case {
-            set_tid: SetTid { ptr: Ptr::Valid, size: 1, tids: &[] },
+            set_tid: SetTid::new(Ptr::Valid, 1, &[]),
             ..at("ver0_ignores_set_tid", "set_tid words past usize 64 are never read", Bytes(64))
         },
         Case {
-            set_tid: SetTid { ptr: Ptr::Valid, size: 1, tids: &[] },
+            set_tid: SetTid::new(Ptr::Valid, 1, &[]),
             ..at("ver0_plus_8_set_tid_without_size", "usize 72 copies set_tid but not set_tid_size", Bytes(72))
+        },
+        // Found by the fuzzer: a usize inside a word copies that word's low bytes.
+        Case {
+            set_tid: SetTid::new(Ptr::Unmapped, 11, &[]),
+            ..at("ver1_minus_1_copies_set_tid_size", "usize 79 copies 7 bytes of set_tid_size: 11 reaches the kernel", Bytes(79))
+        },
+        Case {
+            set_tid: SetTid::new(Ptr::Valid, 1, &[]),
+            needs: &[crate::case::Gate::PidSandbox],
+            ..at("ver0_plus_9_one_byte_of_set_tid_size", "usize 73 copies the low byte of set_tid_size", Bytes(73))
         },
     ]
 }

@@ -19,6 +19,11 @@ pub fn cases() -> Vec<Case> {
         Case { flags: VM, ..st("mapped_vm", "a CLONE_VM child on its own stack", Stack::Mapped(STACK)) },
         Case { flags: VM | VFORK, ..st("mapped_vfork_vm", "posix_spawn-style child on its own stack", Stack::Mapped(STACK)) },
         st("unmapped", "an unmapped stack is accepted; the child dies of SIGSEGV", Stack::Unmapped(STACK)),
+        Case {
+            flags: crate::flags::PARENT,
+            exit_signal: 0,
+            ..st("unmapped_with_parent", "a CLONE_PARENT child dies where the caller cannot see how", Stack::Unmapped(STACK))
+        },
         st("past_user_limit", "a range past the user address limit fails access_ok", Stack::PastUserLimit),
         st("wraps_around", "stack + stack_size overflows", Stack::Raw { stack: u64::MAX - 4095, size: 8192 }),
         st("kernel_address", "a kernel-half address", Stack::Raw { stack: 0xffff_8000_0000_0000, size: 4096 }),

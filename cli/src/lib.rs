@@ -1,0 +1,92 @@
+//! clone3-abi: runs the clone3 case tables against the running kernel and compares each
+//! result with the model's prediction and with the stored snapshot for this kernel.
+//!
+//! Exit codes follow `git bisect run`: 0 good, 1 a difference, 125 cannot test
+//! (clone3 missing or filtered, the tool itself failed), 128 bad command line.
+//!
+//! A library too, so that the cargo-fuzz target (`fuzz_targets/`) runs inputs through the
+//! same runner and model: see [`fuzz::check`].
+
+mod agent;
+mod bench;
+mod console;
+pub mod fuzz;
+mod pipeline;
+mod probe;
+mod qemu;
+mod report;
+mod runner;
+mod verdict;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const GOOD: u8 = 0;
+const BAD: u8 = 1;
+const CANNOT_TEST: u8 = 125;
+const USAGE: u8 = 128;
+
+#[derive(Parser)]
+#[command(name = "clone3-abi", version, about = "Test the Linux clone3() ABI against an executable model of the kernel")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the cases on this kernel: KTAP on stdout, a summary on stderr.
+    Run(run::RunArgs),
+    /// List the cases (id, family, why) without running them.
+    List {
+        /// Only ids containing this text.
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Measure the suite's per-case cost against a raw clone3+exit+wait loop.
+    Bench(bench::BenchArgs),
+    /// Boot each architecture's kernel under QEMU with the agent as /init and run the cases.
+    Qemu(qemu::QemuArgs),
+    /// Seeded structure-aware fuzzing against the model (no libFuzzer needed).
+    Fuzz(fuzz::FuzzArgs),
+    /// Turn a fuzz finding (JSON) or a libFuzzer artifact into a table case and a C program.
+    Repro(fuzz::ReproArgs),
+}
+
+mod run;
+
+/// The binary's entry point.
+pub fn main() -> ExitCode {
+    if agent::is_agent() {
+        agent::agent();
+    }
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { USAGE } else { GOOD });
+        }
+    };
+    // A crash of the tool must never read as "bad kernel" to git bisect.
+    match std::panic::catch_unwind(move || match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::List { filter } => run::list(filter.as_deref()),
+        Command::Bench(args) => bench::bench(args),
+        Command::Qemu(args) => qemu::qemu(args),
+        Command::Fuzz(args) => fuzz::fuzz(args),
+        Command::Repro(args) => fuzz::repro(args),
+    }) {
+        Ok(code) => ExitCode::from(code),
+        Err(_) => {
+            eprintln!("clone3-abi: internal error (panic above): cannot test");
+            ExitCode::from(CANNOT_TEST)
+        }
+    }
+}
+
+/// The snapshots folder of this checkout when run from it, else `./snapshots`.
+fn default_snapshot_dir() -> PathBuf {
+    let here = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
+    std::fs::canonicalize(here).unwrap_or_else(|_| PathBuf::from("snapshots"))
+}
