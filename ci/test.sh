@@ -7,9 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CI=true INSTA_UPDATE=no CARGO_TERM_COLOR=never
 
-# QEMU 10 from bookworm-backports, curl; the cross toolchains and the four static agents.
+# QEMU 10 from bookworm-backports, curl; the cross toolchains and the four static agents;
+# cargo-fuzz.
 bash ci/setup-qemu.sh
 cargo xtask agents >/dev/null
+bash ci/setup-fuzz.sh
 
 # No doc-tests: there are none, and their empty "0 passed" would close the log.
 cargo test --release --workspace --lib --bins --tests
@@ -17,8 +19,21 @@ cargo test --release --workspace --lib --bins --tests
 # The main command itself, its KTAP checked by kunit; its summary closes the log.
 ktap=$(mktemp)
 summary=$(mktemp)
-trap 'rm -f "$ktap" "$summary"' EXIT
+corpus=$(mktemp -d)
+trap 'rm -rf "$ktap" "$summary" "$corpus"' EXIT
 status=0
+
+# libFuzzer mode, bounded: the committed seeds (table cases) and 2000 runs; a
+# kernel/model difference aborts the target.
+if ! cargo fuzz run clone3_args --fuzz-dir fuzz_targets --sanitizer none "$corpus" fuzz_targets/seeds \
+     -- -runs=2000 -rss_limit_mb=0 > "$corpus.log" 2>&1; then
+  tail -n 30 "$corpus.log"
+  echo "libFuzzer run failed" >&2
+  status=1
+fi
+grep -E '^Done [0-9]+ runs' "$corpus.log" || true
+rm -f "$corpus.log"
+
 ./target/release/clone3-abi run > "$ktap" 2> "$summary" || status=$?
 bash ci/kunit-check.sh "$ktap"
 # The five-guest matrix's KTAP too (the matrix itself was checked by cargo test).

@@ -15,6 +15,9 @@ pub struct BenchArgs {
     /// The case to measure.
     #[arg(long, default_value = "exit_signal.sigchld")]
     case: String,
+    /// Also run this many seeded fuzz inputs and compare their rate with the raw loop's.
+    #[arg(long, value_name = "N")]
+    fuzz: Option<u64>,
 }
 
 /// The target from the issue: the suite may cost at most 1.25 × the raw loop per case.
@@ -52,6 +55,17 @@ pub fn bench(args: BenchArgs) -> u8 {
             println!("ratio: {ratio:.3} (target <= {TARGET}){}", if ratio <= TARGET { "" } else { "  ABOVE TARGET" });
             if r.mismatches > 0 {
                 println!("warning: {} iterations disagreed with the model", r.mismatches);
+            }
+            if let Some(n) = args.fuzz {
+                let t = crate::fuzz::run_seeded(&probe, 0, n, |_, _, _| {});
+                let rate = t.ran as f64 / t.running.as_secs_f64();
+                let raw_rate = 1e9 / r.raw_ns as f64;
+                println!(
+                    "seeded fuzzing: {} inputs ({} children), {rate:.0} exec/s = {:.0} % of the raw loop's {raw_rate:.0}/s (target >= 50 %)",
+                    t.ran,
+                    t.children,
+                    100.0 * rate / raw_rate
+                );
             }
             GOOD
         }

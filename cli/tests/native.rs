@@ -1,7 +1,9 @@
 //! End-to-end runs of the real binary on the running kernel: exit codes, KTAP shape, the
 //! snapshot for this kernel, and that nothing of the run is left on the machine.
 
-use std::collections::BTreeSet;
+mod common;
+
+use common::{cgroup_leftovers, suite_processes};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
@@ -33,36 +35,6 @@ fn release_series() -> String {
     let r = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
     let mut it = r.trim().split(|c: char| !c.is_ascii_digit());
     format!("{}.{}", it.next().unwrap(), it.next().unwrap())
-}
-
-/// Processes that are in a PID namespace below ours, and our own binary's processes.
-fn suite_processes() -> BTreeSet<String> {
-    let depth = |status: &str| status.lines().find(|l| l.starts_with("NSpid:")).map_or(0, |l| l.split_whitespace().count());
-    let mine = depth(&std::fs::read_to_string("/proc/self/status").unwrap());
-    let mut out = BTreeSet::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if !name.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(status) = std::fs::read_to_string(e.path().join("status")) else { continue };
-        let comm = status.lines().next().unwrap_or("").to_string();
-        if depth(&status) > mine || comm.contains("clone3-abi") {
-            out.insert(format!("{name} {comm}"));
-        }
-    }
-    out
-}
-
-fn cgroup_leftovers() -> Vec<String> {
-    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    mi.lines()
-        .filter(|l| l.contains(" - cgroup2 "))
-        .filter_map(|l| l.split_whitespace().nth(4))
-        .flat_map(|m| std::fs::read_dir(m).into_iter().flatten().flatten())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("clone3-abi."))
-        .collect()
 }
 
 fn stored_snapshot() -> PathBuf {

@@ -95,3 +95,17 @@ fn a_baseline_mismatch_is_bad_with_the_diff() {
     assert!(err.contains("-size.page_plus_8") && err.contains("+size.page_plus_8"), "{err}");
     std::fs::remove_file(changed).unwrap();
 }
+
+#[test]
+fn the_aarch64_guest_fuzzes_twenty_thousand_inputs_without_findings() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !provisioned() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("clone3-abi-qfuzz-{}", std::process::id()));
+    let out = qemu(&["--arch", "aarch64", "--fuzz", "20000", "--seed", "7", "--findings", dir.to_str().unwrap()]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("aarch64: 20000 fuzz inputs, 0 findings"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}

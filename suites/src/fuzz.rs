@@ -304,6 +304,98 @@ impl FuzzInput {
         }
     }
 
+    /// The input closest to a table case, for the libFuzzer seed corpus; `None` where the
+    /// fuzz vocabulary cannot say it (an odd size, a literal pid it does not know).
+    pub fn from_case(c: &Case) -> Option<Self> {
+        let known = [(Known::Ver0, 64i64), (Known::Ver1, 80), (Known::Ver2, 88)];
+        let near = |k: Known, d: i64| -> Option<SizeClass> {
+            match d {
+                0 => Some(SizeClass::Exact(k)),
+                1 => Some(SizeClass::PlusOne(k)),
+                -1 => Some(SizeClass::MinusOne(k)),
+                d if d % 8 == 0 && (8..=128).contains(&d) => Some(SizeClass::PlusWords(k, (d / 8 - 1) as u8)),
+                d if d % 8 == 0 && (-128..=-8).contains(&d) => Some(SizeClass::MinusWords(k, (-d / 8 - 1) as u8)),
+                _ => None,
+            }
+        };
+        let size = match c.size {
+            Size::Bytes(0) => SizeClass::Exact(Known::Zero),
+            Size::Bytes(n) if n >= 1 << 20 => SizeClass::Huge(n),
+            Size::Bytes(n) => known.iter().find_map(|&(k, base)| near(k, n as i64 - base))?,
+            Size::Page(d) => near(Known::Page, d)?,
+        };
+        let back = |p: Ptr| match p {
+            Ptr::Valid => Where::Valid,
+            Ptr::Null => Where::Null,
+            Ptr::Unmapped => Where::Unmapped,
+            Ptr::SameAsParentTid => Where::SameAsParentTid,
+        };
+        let tids = c
+            .set_tid
+            .tids
+            .iter()
+            .map(|t| match t {
+                Tid::Value(0) => Some(TidPick::Zero),
+                Tid::Value(-1) => Some(TidPick::MinusOne),
+                Tid::Value(1) => Some(TidPick::One),
+                Tid::Value(2) => Some(TidPick::Two),
+                Tid::Value(_) => None,
+                Tid::Free => Some(TidPick::Free),
+                Tid::Own => Some(TidPick::Own),
+                Tid::PidMax => Some(TidPick::PidMax),
+                Tid::HostPidMax => Some(TidPick::HostPidMax),
+                Tid::Freed => Some(TidPick::Freed),
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            size,
+            args_at: match c.placement {
+                Placement::Mapped => ArgsAt::Mapped,
+                Placement::Null => ArgsAt::Null,
+                Placement::Unmapped => ArgsAt::Unmapped,
+                Placement::GuardAt(n) if n % 8 == 0 && n / 8 < 24 => ArgsAt::GuardAfterWords((n / 8) as u8),
+                Placement::GuardAt(_) => return None,
+            },
+            flags: (0..64).filter(|b| c.flags & (1 << b) != 0).map(FlagPick::RawBit).collect(),
+            exit_signal: match c.exit_signal {
+                0 => SignalPick::Zero,
+                s if s == crate::case::SIGCHLD => SignalPick::Sigchld,
+                s @ 1..=64 => SignalPick::Valid((s - 1) as u8),
+                s => SignalPick::Raw(s),
+            },
+            pidfd: back(c.pidfd),
+            child_tid: back(c.child_tid),
+            parent_tid: back(c.parent_tid),
+            stack: match c.stack {
+                Stack::None => StackPick::None,
+                Stack::Mapped(n) => StackPick::Mapped((n / 8192).clamp(1, 32) as u8 - 1),
+                Stack::Unmapped(_) => StackPick::Unmapped,
+                Stack::PastUserLimit => StackPick::PastUserLimit,
+                Stack::Raw { stack, size } => StackPick::Raw(stack, size),
+            },
+            tls: match c.tls {
+                Tls::None => TlsPick::None,
+                Tls::Page => TlsPick::Page,
+                Tls::Raw(v) => TlsPick::Raw(v),
+            },
+            set_tid: SetTidPick { ptr: back(c.set_tid.ptr), size: c.set_tid.size.min(39) as u8, tids },
+            cgroup: match c.cgroup {
+                CgroupArg::None => CgroupPick::None,
+                CgroupArg::Target => CgroupPick::Target,
+                CgroupArg::ClosedFd => CgroupPick::ClosedFd,
+                CgroupArg::NotCgroup => CgroupPick::NotCgroup,
+                CgroupArg::V1Dir => CgroupPick::V1Dir,
+                CgroupArg::Raw(v) => CgroupPick::Raw(v),
+            },
+            tail: match c.tail {
+                Tail::Zero => None,
+                Tail::NonZeroAt(off) if (88..152).contains(&off) => Some((off - 88) as u8),
+                Tail::NonZeroAt(_) => return None,
+            },
+            no_caps: c.caller == Caller::NoCaps,
+        })
+    }
+
     /// What `to_case` changed so the runner survives it, in words (for reproducers).
     pub fn adjustments(&self) -> Vec<&'static str> {
         let case = self.to_case();
@@ -405,6 +497,19 @@ mod tests {
         }
         assert!(ok > 1000, "only {ok} of 5000 inputs reach a child");
         assert!(rules.len() > 20, "only {} rules fire: {rules:?}", rules.len());
+    }
+
+    #[test]
+    fn most_table_cases_have_a_fuzz_input() {
+        let cases = crate::tables::all();
+        let inputs: Vec<_> = cases.iter().filter_map(FuzzInput::from_case).collect();
+        assert!(inputs.len() * 10 >= cases.len() * 9, "{} of {}", inputs.len(), cases.len());
+        // Round trip: the input's case makes the same call as the table's for the basics.
+        for (c, i) in cases.iter().filter_map(|c| FuzzInput::from_case(c).map(|i| (c, i))) {
+            let back = i.to_case();
+            assert_eq!(back.usize(4096), c.usize(4096), "{}", c.id);
+            assert_eq!(back.flags & !CHILD_CLEARTID, c.flags & !CHILD_CLEARTID, "{}", c.id);
+        }
     }
 
     #[test]

@@ -28,6 +28,17 @@ pub struct FuzzArgs {
     /// Where findings are written, one JSON file each.
     #[arg(long, value_name = "DIR", default_value = "fuzz-findings")]
     findings: PathBuf,
+    /// Instead of fuzzing: write the table cases as libFuzzer seeds (JSON inputs) to DIR.
+    #[arg(long, value_name = "DIR")]
+    write_seeds: Option<PathBuf>,
+}
+
+/// The seed corpus: every table case the fuzz vocabulary can say, one JSON file each.
+pub fn seeds() -> Vec<(String, String)> {
+    clone3_suites::tables::all()
+        .iter()
+        .filter_map(|c| FuzzInput::from_case(c).map(|i| (c.id.clone(), serde_json::to_string(&i).expect("json"))))
+        .collect()
 }
 
 /// The cases of a seeded run, inputs `range`: the same on every architecture.
@@ -85,6 +96,17 @@ pub fn run_seeded(probe: &Probe, seed: u64, iterations: u64, mut each: impl FnMu
 }
 
 pub fn fuzz(args: FuzzArgs) -> u8 {
+    if let Some(dir) = &args.write_seeds {
+        let all = seeds();
+        for (id, json) in &all {
+            if let Err(e) = write_atomically(&dir.join(id), json.as_bytes()) {
+                eprintln!("clone3-abi: {}: {e}", dir.display());
+                return CANNOT_TEST;
+            }
+        }
+        eprintln!("clone3-abi: wrote {} seeds to {}", all.len(), dir.display());
+        return GOOD;
+    }
     let probe = match probe() {
         Ok(p) => p,
         Err(e) => {
@@ -145,7 +167,9 @@ pub fn report_findings(dir: &std::path::Path, first: u64, inputs: &[FuzzInput], 
 pub fn check(data: &[u8]) {
     static PROBE: OnceLock<Probe> = OnceLock::new();
     let probe = PROBE.get_or_init(|| probe().expect("the kernel's facts"));
-    let Some(input) = FuzzInput::from_bytes(data) else { return };
+    // The committed seed corpus is JSON (table cases as inputs); anything else is bytes.
+    let input = serde_json::from_slice::<FuzzInput>(data).ok().or_else(|| FuzzInput::from_bytes(data));
+    let Some(input) = input else { return };
     let case = input.to_case();
     let prediction = predict(&case, &probe.env, &probe.arch);
     if matches!(prediction.expect, Expect::Skip(_)) {
@@ -170,5 +194,18 @@ pub fn check(data: &[u8]) {
             prediction.source,
             serde_json::to_string(&input).unwrap_or_default()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_committed_seed_corpus_is_current() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz_targets/seeds");
+        for (id, json) in super::seeds() {
+            let stored = std::fs::read_to_string(dir.join(&id))
+                .unwrap_or_else(|_| panic!("seed {id} missing: clone3-abi fuzz --write-seeds fuzz_targets/seeds"));
+            assert_eq!(stored, json, "seed {id} is stale: clone3-abi fuzz --write-seeds fuzz_targets/seeds");
+        }
     }
 }

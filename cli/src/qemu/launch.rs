@@ -34,9 +34,17 @@ pub struct Boot {
 }
 
 /// Boots and waits; `progress` hears how many case records have arrived so far.
-pub fn boot(recipe: &Recipe, kernel: &Path, initrd: &Path, accel: Accel, watchdog: Duration, progress: &dyn Fn(usize)) -> Boot {
+pub fn boot(
+    recipe: &Recipe,
+    kernel: &Path,
+    initrd: &Path,
+    accel: Accel,
+    watchdog: Duration,
+    append: &str,
+    progress: &dyn Fn(usize),
+) -> Boot {
     let q = &recipe.qemu;
-    let append = format!("console={} panic=-1 quiet {}", q.console, q.append);
+    let append = format!("console={} panic=-1 quiet {} {append}", q.console, q.append);
     let mut cmd = Command::new(&q.binary);
     cmd.args(["-accel", accel.name(), "-M", &q.machine, "-cpu", &q.cpu, "-m", &q.memory, "-smp", "1"])
         .args(["-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot"])
@@ -142,6 +150,6 @@ pub fn choose_accel(recipe: &Recipe, kernel: &Path, initrd: &Path, host_arch: &s
     if !same_arch || std::fs::File::open("/dev/kvm").is_err() {
         return Accel::Tcg;
     }
-    let probe = boot(recipe, kernel, initrd, Accel::Kvm, Duration::from_secs(10), &|_| {});
+    let probe = boot(recipe, kernel, initrd, Accel::Kvm, Duration::from_secs(10), "", &|_| {});
     if probe.console.contains(console::END) { Accel::Kvm } else { Accel::Tcg }
 }

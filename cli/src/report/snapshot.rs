@@ -41,7 +41,7 @@ fn redact(v: &ChildView) -> ChildView {
 
 /// The insta file around a body.
 pub fn file_contents(body: &str) -> String {
-    format!("---\nsource: cli/tests/native.rs\nexpression: table\n---\n{body}")
+    format!("---\nsource: cli/tests/native.rs\n---\n{body}")
 }
 
 /// The body of a stored snapshot; a clear error when the file is not one.

@@ -233,16 +233,24 @@ fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut
         .filter(|fd| *fd >= 0)
         .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
     // Something to poll for the child's end: a thread has none (CLEARTID tells instead).
+    // A CLONE_PARENT child may be dead and reaped by init before we get here: ESRCH.
+    let mut gone = false;
     let exit_fd = if thread {
         None
     } else {
         match &kernel_pidfd {
             Some(fd) => fd.try_clone().ok(),
-            None => rustix::process::pidfd_open(rustix::process::Pid::from_raw(ret).unwrap(), rustix::process::PidfdFlags::empty()).ok(),
+            None => match rustix::process::pidfd_open(rustix::process::Pid::from_raw(ret).unwrap(), rustix::process::PidfdFlags::empty()) {
+                Ok(fd) => Some(fd),
+                Err(e) => {
+                    gone = e == rustix::io::Errno::SRCH;
+                    None
+                }
+            },
         }
     };
     let deadline = Instant::now() + res.timeout;
-    let (report, exited) = wait_report(res, exit_fd.as_ref(), deadline);
+    let (report, exited) = wait_report(res, exit_fd.as_ref(), gone, deadline);
     let cleartid_woke = if o.cleartid { Some(wait_cleared(res.arena.word(W_CHILD_TID), deadline)) } else { None };
     let mut view = ChildView::default();
     let pidfd_ok = kernel_pidfd.as_ref().map(|fd| if ours { signal_zero(fd) } else { names_a_pid(fd) });
@@ -319,9 +327,9 @@ fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut
 
 /// Polls the report pipe (and the child's pidfd, if any) until the report is in and the
 /// child has ended, or the deadline passes. Stale reports (other nonces) are dropped.
-fn wait_report(res: &Resources, exit_fd: Option<&OwnedFd>, deadline: Instant) -> (Option<Report>, bool) {
+fn wait_report(res: &Resources, exit_fd: Option<&OwnedFd>, gone: bool, deadline: Instant) -> (Option<Report>, bool) {
     let mut report = None;
-    let mut exited = false;
+    let mut exited = gone;
     loop {
         let done = report.is_some() && (exited || exit_fd.is_none());
         let left = deadline.saturating_duration_since(Instant::now());

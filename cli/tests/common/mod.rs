@@ -1,0 +1,35 @@
+//! Helpers shared by the integration tests: what a run may leave behind.
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+
+/// Processes that are in a PID namespace below ours, and our own binary's processes.
+pub fn suite_processes() -> BTreeSet<String> {
+    let depth = |status: &str| status.lines().find(|l| l.starts_with("NSpid:")).map_or(0, |l| l.split_whitespace().count());
+    let mine = depth(&std::fs::read_to_string("/proc/self/status").unwrap());
+    let mut out = BTreeSet::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(status) = std::fs::read_to_string(e.path().join("status")) else { continue };
+        let comm = status.lines().next().unwrap_or("").to_string();
+        if depth(&status) > mine || comm.contains("clone3-abi") {
+            out.insert(format!("{name} {comm}"));
+        }
+    }
+    out
+}
+
+pub fn cgroup_leftovers() -> Vec<String> {
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    mi.lines()
+        .filter(|l| l.contains(" - cgroup2 "))
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .flat_map(|m| std::fs::read_dir(m).into_iter().flatten().flatten())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("clone3-abi."))
+        .collect()
+}
+
