@@ -2,7 +2,8 @@
 //! where they point, pids by what they are in the sandbox. The runner turns a `Case` into
 //! real memory; the model reads the same description.
 
-use serde::Serialize;
+use arbitrary::Arbitrary;
+use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 #[derive(Clone, Debug, Serialize)]
@@ -82,7 +83,7 @@ impl Stack {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 pub enum Tls {
     None,
     /// Address of a page the runner owns (with CLONE_SETTLS the child reads it back).
@@ -129,7 +130,7 @@ pub enum Tid {
     Freed,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 pub enum CgroupArg {
     /// The field is 0.
     None,

@@ -24,9 +24,9 @@ pub struct FuzzInput {
     pub child_tid: Where,
     pub parent_tid: Where,
     pub stack: StackPick,
-    pub tls: TlsPick,
+    pub tls: Tls,
     pub set_tid: SetTidPick,
-    pub cgroup: CgroupPick,
+    pub cgroup: CgroupArg,
     /// A non-zero byte at 88 + n (only read when usize is larger).
     pub tail: Option<u8>,
     pub no_caps: bool,
@@ -116,13 +116,6 @@ pub enum StackPick {
     Raw(u64, u64),
 }
 
-#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TlsPick {
-    None,
-    Page,
-    Raw(u64),
-}
-
 #[derive(Arbitrary, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetTidPick {
     pub ptr: Where,
@@ -142,16 +135,6 @@ pub enum TidPick {
     PidMax,
     HostPidMax,
     Freed,
-}
-
-#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CgroupPick {
-    None,
-    Target,
-    ClosedFd,
-    NotCgroup,
-    V1Dir,
-    Raw(u64),
 }
 
 /// `common` with probability `num/den`, else anything of the type.
@@ -182,9 +165,9 @@ impl<'a> Arbitrary<'a> for FuzzInput {
             child_tid: mostly(u, 3, 4, Where::Valid)?,
             parent_tid: mostly(u, 3, 4, Where::Valid)?,
             stack: mostly(u, 2, 3, StackPick::None)?,
-            tls: mostly(u, 3, 4, TlsPick::Page)?,
+            tls: mostly(u, 3, 4, Tls::Page)?,
             set_tid,
-            cgroup: mostly(u, 5, 6, CgroupPick::None)?,
+            cgroup: mostly(u, 5, 6, CgroupArg::None)?,
             tail: mostly(u, 9, 10, None)?,
             no_caps: u.ratio(1, 10)?,
         })
@@ -259,14 +242,7 @@ impl FuzzInput {
         };
         let tids: Vec<Tid> = self.set_tid.tids.iter().map(|t| tid(*t)).collect();
         let set_tid = SetTid { ptr: own_word(self.set_tid.ptr), size: u64::from(self.set_tid.size % 40), tids: Cow::Owned(tids) };
-        let cgroup = match self.cgroup {
-            CgroupPick::None => CgroupArg::None,
-            CgroupPick::Target => CgroupArg::Target,
-            CgroupPick::ClosedFd => CgroupArg::ClosedFd,
-            CgroupPick::NotCgroup => CgroupArg::NotCgroup,
-            CgroupPick::V1Dir => CgroupArg::V1Dir,
-            CgroupPick::Raw(v) => CgroupArg::Raw(v),
-        };
+        let cgroup = self.cgroup;
         let needs: &'static [Gate] = match (set_tid.size > 0 || set_tid.ptr != Ptr::Null, cgroup) {
             (true, CgroupArg::Target) => &[Gate::PidSandbox, Gate::Cgroup2],
             (true, CgroupArg::V1Dir) => &[Gate::PidSandbox, Gate::CgroupV1],
@@ -291,11 +267,7 @@ impl FuzzInput {
             child_tid,
             parent_tid: own_word(self.parent_tid),
             stack,
-            tls: match self.tls {
-                TlsPick::None => Tls::None,
-                TlsPick::Page => Tls::Page,
-                TlsPick::Raw(v) => Tls::Raw(v),
-            },
+            tls: self.tls,
             set_tid,
             cgroup,
             tail: self.tail.map_or(Tail::Zero, |n| Tail::NonZeroAt(88 + u64::from(n % 64))),
@@ -373,20 +345,9 @@ impl FuzzInput {
                 Stack::PastUserLimit => StackPick::PastUserLimit,
                 Stack::Raw { stack, size } => StackPick::Raw(stack, size),
             },
-            tls: match c.tls {
-                Tls::None => TlsPick::None,
-                Tls::Page => TlsPick::Page,
-                Tls::Raw(v) => TlsPick::Raw(v),
-            },
+            tls: c.tls,
             set_tid: SetTidPick { ptr: back(c.set_tid.ptr), size: c.set_tid.size.min(39) as u8, tids },
-            cgroup: match c.cgroup {
-                CgroupArg::None => CgroupPick::None,
-                CgroupArg::Target => CgroupPick::Target,
-                CgroupArg::ClosedFd => CgroupPick::ClosedFd,
-                CgroupArg::NotCgroup => CgroupPick::NotCgroup,
-                CgroupArg::V1Dir => CgroupPick::V1Dir,
-                CgroupArg::Raw(v) => CgroupPick::Raw(v),
-            },
+            cgroup: c.cgroup,
             tail: match c.tail {
                 Tail::Zero => None,
                 Tail::NonZeroAt(off) if (88..152).contains(&off) => Some((off - 88) as u8),

@@ -120,19 +120,25 @@ fn prepare_set_tid(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resourc
 
 /// Runs a child with pid `pid` (set_tid at the caller's level) and reaps it.
 fn use_and_reap(pid: i32, arena: &mut Arena) -> Result<(), String> {
-    let mut a: CloneArgs = unsafe { core::mem::zeroed() };
     let slot = arena.word(W_SET_TID + 1024);
     unsafe { slot.write(pid) };
-    a.exit_signal = libc::SIGCHLD as u64;
-    a.set_tid = slot as u64;
-    a.set_tid_size = 1;
-    let r = unsafe { clone3_arches::clone3(&mut a, core::mem::size_of::<CloneArgs>()) };
-    match r {
+    clone3_exit_reap(CloneArgs { set_tid: slot as u64, set_tid_size: 1, ..sigchld_only() })
+}
+
+/// A fork-like clone_args with only exit_signal SIGCHLD.
+pub fn sigchld_only() -> CloneArgs {
+    CloneArgs { exit_signal: libc::SIGCHLD as u64, ..unsafe { core::mem::zeroed() } }
+}
+
+/// clone3 with `args` (fork-like: no VM, no stack); the child exits at once and is reaped.
+/// The wait needs no timeout: the child's only instruction after the syscall is exit.
+pub fn clone3_exit_reap(mut args: CloneArgs) -> Result<(), String> {
+    match unsafe { clone3_arches::clone3(&mut args, core::mem::size_of::<CloneArgs>()) } {
         0 => clone3_arches::exit_thread(0),
-        r if r < 0 => Err(format!("clone3 errno {}", -r)),
-        r => {
+        r if r < 0 => Err(format!("clone3: errno {}", -r)),
+        pid => {
             let mut st = 0;
-            unsafe { libc::waitpid(r as i32, &mut st, libc::__WALL) };
+            unsafe { libc::waitpid(pid as i32, &mut st, libc::__WALL) };
             Ok(())
         }
     }

@@ -1,11 +1,11 @@
 //! The measurement behind `clone3-abi bench`, run inside the same sandbox as a real run:
-//! a raw clone3 + exit + wait loop and the suite's per-case path (attempt, prediction,
+//! a raw clone3 + exit + wait loop (the floor: exit_signal SIGCHLD, the child exits at
+//! once, the parent waits) and the suite's per-case path (attempt, prediction,
 //! verdict, JSON line) on the same simple case, in alternating rounds.
 
-use super::attempt::attempt;
+use super::attempt::{attempt, clone3_exit_reap, sigchld_only};
 use super::worker::{resources, Plan};
 use super::{sandbox, signals};
-use clone3_arches::CloneArgs;
 use clone3_suites::{predict, Case};
 use rustix::fd::AsFd;
 use serde::{Deserialize, Serialize};
@@ -57,7 +57,7 @@ fn in_worker(plan: &Plan, case: &Case, iterations: usize) -> Result<BenchResult,
     for _ in 0..ROUNDS {
         let t = Instant::now();
         for _ in 0..per_round {
-            raw_once()?;
+            clone3_exit_reap(sigchld_only())?;
         }
         raw += t.elapsed();
         let t = Instant::now();
@@ -75,20 +75,4 @@ fn in_worker(plan: &Plan, case: &Case, iterations: usize) -> Result<BenchResult,
     }
     let n = (per_round * ROUNDS) as u64;
     Ok(BenchResult { iterations: n as usize, raw_ns: raw.as_nanos() as u64 / n, suite_ns: suite.as_nanos() as u64 / n, mismatches })
-}
-
-/// The floor: clone3 with exit_signal SIGCHLD, the child exits at once, the parent waits.
-fn raw_once() -> Result<(), String> {
-    let mut a: CloneArgs = unsafe { core::mem::zeroed() };
-    a.exit_signal = libc::SIGCHLD as u64;
-    let r = unsafe { clone3_arches::clone3(&mut a, core::mem::size_of::<CloneArgs>()) };
-    match r {
-        0 => clone3_arches::exit_thread(0),
-        r if r < 0 => Err(format!("clone3: errno {}", -r)),
-        pid => {
-            let mut st = 0;
-            unsafe { libc::waitpid(pid as i32, &mut st, 0) };
-            Ok(())
-        }
-    }
 }
