@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what `clone3-abi qemu` needs on a Debian 12 host: qemu-system for the four guest
 # architectures (QEMU 10 from bookworm-backports: the machine's qemu-utils comes from there,
-# so bookworm's QEMU 7.2 would conflict), curl to fetch kernels, dpkg-deb/tar to unpack them.
+# so bookworm's QEMU 7.2 would conflict), curl to fetch kernels, dpkg-deb/tar to unpack them;
+# and qemu-user-static, whose missing clone3 (ENOSYS) tests the "cannot test" path.
 # Idempotent and quiet when everything is present.
 set -euo pipefail
 need=()
 for bin in qemu-system-x86_64 qemu-system-i386 qemu-system-aarch64 qemu-system-riscv64; do
   command -v "$bin" >/dev/null || need+=(qemu-system-x86 qemu-system-arm qemu-system-misc)
 done
+command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 command -v curl >/dev/null || need+=(curl)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
 [ ${#need[@]} -eq 0 ] && exit 0

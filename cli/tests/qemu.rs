@@ -109,3 +109,22 @@ fn the_aarch64_guest_fuzzes_twenty_thousand_inputs_without_findings() {
     assert!(err.contains("aarch64: 20000 fuzz inputs, 0 findings"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_kernel_without_clone3_cannot_test() {
+    // qemu-user implements no clone3: the agent sees ENOSYS, as under a kernel without it
+    // or a seccomp filter that hides it.
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let agent = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/aarch64-unknown-linux-gnu/agent/clone3-abi");
+    let runner = Command::new("qemu-aarch64-static").arg("--version").output();
+    if runner.is_err() || !agent.exists() {
+        assert!(std::env::var_os("CI").is_none(), "CI must provision qemu-user-static and the agents");
+        eprintln!("SKIP: needs qemu-aarch64-static and the aarch64 agent (cargo xtask agents)");
+        return;
+    }
+    let out = Command::new("qemu-aarch64-static").arg(&agent).args(["run", "--no-snapshot"]).output().unwrap();
+    let (ktap, err) = text(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains("clone3 returns ENOSYS"), "{err}");
+    assert!(ktap.contains("ok 1 clone3 # SKIP clone3 returns ENOSYS"), "{ktap}");
+}
