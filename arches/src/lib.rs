@@ -11,7 +11,8 @@
 //! - `clone_legacy`: fork-like legacy `clone`, arguments given in one canonical order
 //!   and placed in the arch's own order;
 //! - `exit_thread`: the raw `exit` syscall (this thread only);
-//! - `read_tls`: the thread pointer the child really has.
+//! - `read_tls`: the thread pointer the child really has;
+//! - `tls_arg`: what to pass as `tls` for a thread pointer in a given page.
 #![no_std]
 
 mod profile;

@@ -126,3 +126,12 @@ pub fn read_tls() -> usize {
     }
     tp
 }
+
+/// What to pass as clone3's `tls` so the child's thread pointer lands in `page`, and the
+/// value [`read_tls`] will then show: here the address itself.
+///
+/// # Safety
+/// None beyond `page` being the caller's; kept `unsafe` like the i386 version.
+pub unsafe fn tls_arg(page: *mut u8) -> (u64, usize) {
+    (page as u64, page as usize)
+}

@@ -135,3 +135,25 @@ pub fn read_tls() -> usize {
     }
     desc.base_addr as usize
 }
+
+/// What to pass as clone3's `tls` so the child's thread pointer lands in `page` (a
+/// writable page of the caller's), and the value [`read_tls`] will then show: i386 and
+/// ia32 take a `struct user_desc *`, here one for the TLS slot %gs selects, based at
+/// `page + 2048`.
+///
+/// # Safety
+/// `page` must be a writable page the caller owns.
+pub unsafe fn tls_arg(page: *mut u8) -> (u64, usize) {
+    let gs: u32;
+    asm!("mov {:e}, gs", out(reg) gs, options(nomem, nostack, preserves_flags));
+    let base = page as usize + 2048;
+    let mut desc: linux_raw_sys::general::user_desc = core::mem::zeroed();
+    desc.entry_number = gs >> 3;
+    desc.base_addr = base as u32;
+    desc.limit = 0xfffff;
+    desc.set_seg_32bit(1);
+    desc.set_limit_in_pages(1);
+    desc.set_useable(1);
+    page.cast::<linux_raw_sys::general::user_desc>().write_unaligned(desc);
+    (page as u64, base)
+}

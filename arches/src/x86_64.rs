@@ -121,6 +121,15 @@ pub fn read_tls() -> usize {
     base
 }
 
+/// What to pass as clone3's `tls` so the child's thread pointer lands in `page`, and the
+/// value [`read_tls`] will then show: here the address itself.
+///
+/// # Safety
+/// None beyond `page` being the caller's; kept `unsafe` like the i386 version.
+pub unsafe fn tls_arg(page: *mut u8) -> (u64, usize) {
+    (page as u64, page as usize)
+}
+
 /// `__NR_clone3` in the i386 table (arch/x86/entry/syscalls/syscall_32.tbl); linux-raw-sys
 /// builds only this arch's table.
 const NR_CLONE3_I386: u32 = 435;

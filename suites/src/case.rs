@@ -88,6 +88,9 @@ pub enum Tls {
     None,
     /// Address of a page the runner owns (with CLONE_SETTLS the child reads it back).
     Page,
+    /// A thread pointer in the runner's page the arch's own way (`arches::tls_arg`): the
+    /// address itself, or on i386/ia32 a `struct user_desc` for the slot %gs selects.
+    ArchTls,
     Raw(u64),
 }
 

@@ -149,6 +149,7 @@ pub fn c_program(c: &Case, expect: &str) -> String {
     let tls = match c.tls {
         Tls::None => "0".into(),
         Tls::Page => "(uintptr_t)tls_page".into(),
+        Tls::ArchTls => "(uintptr_t)tls_page /* i386: fill in a struct user_desc for the %gs slot first */".into(),
         Tls::Raw(v) => format!("{v:#x}ULL"),
     };
     let (start, readable) = match c.placement {

@@ -60,10 +60,12 @@ impl Arena {
         Ok(Self { base, len, args: base, args_end, words: args_end + page, tls: args_end + 2 * page, hole, stack: Stack::new()? })
     }
 
-    /// Zeroes the args buffer and sets every word slot to -1 (so a write is visible).
+    /// Zeroes the args buffer and the TLS page, and sets every word slot to -1 (so a
+    /// write is visible).
     pub fn reset(&mut self) {
         unsafe {
             core::ptr::write_bytes(self.args as *mut u8, 0, self.args_end - self.args);
+            core::ptr::write_bytes(self.tls as *mut u8, 0, page());
             core::ptr::write_bytes(self.words as *mut u8, 0xff, page());
         }
     }

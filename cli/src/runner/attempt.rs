@@ -144,6 +144,17 @@ pub fn clone3_exit_reap(mut args: CloneArgs) -> Result<(), String> {
     }
 }
 
+/// The `tls` to pass, and the thread pointer the child should then read back.
+fn tls_value(tls: Tls, arena: &Arena) -> (u64, usize) {
+    match tls {
+        Tls::None => (0, 0),
+        Tls::Page => (arena.tls as u64, arena.tls),
+        // SAFETY: the arena's TLS page is ours and writable.
+        Tls::ArchTls => unsafe { clone3_arches::tls_arg(arena.tls as *mut u8) },
+        Tls::Raw(v) => (v, v as usize),
+    }
+}
+
 fn ptr_value(p: Ptr, slot: usize, arena: &Arena) -> u64 {
     match p {
         Ptr::Null => 0,
@@ -191,11 +202,7 @@ fn write_args(case: &Case, env: &Env, res: &Resources, usize_: u64, set_tid: Vec
         exit_signal: case.exit_signal,
         stack,
         stack_size,
-        tls: match case.tls {
-            Tls::None => 0,
-            Tls::Page => a.tls as u64,
-            Tls::Raw(v) => v,
-        },
+        tls: tls_value(case.tls, a).0,
         set_tid: ptr_value(case.set_tid.ptr, W_SET_TID, a),
         set_tid_size: case.set_tid.size,
         cgroup: match case.cgroup {
@@ -308,12 +315,7 @@ fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut
             });
         }
         if o.tls {
-            let want = match case.tls {
-                Tls::Page => res.arena.tls as u64,
-                Tls::Raw(v) => v,
-                Tls::None => 0,
-            };
-            view.tls_readback = Some(r.tls == want);
+            view.tls_readback = Some(r.tls == tls_value(case.tls, &res.arena).1 as u64);
         }
         if o.tid {
             view.tid_in_ns = Some(r.tid);

@@ -155,7 +155,7 @@ impl<'a> Input<'a> {
     pub fn tls_value(&self) -> u64 {
         match self.case.tls {
             Tls::None => 0,
-            Tls::Page => 0x1000_0000, // some page-aligned user address
+            Tls::Page | Tls::ArchTls => 0x1000_0000, // some page-aligned user address
             Tls::Raw(v) => v,
         }
     }

@@ -379,7 +379,12 @@ pub static RULES: &[Rule] = &[
             let tls = i.tls_value();
             match i.arch.tls {
                 TlsRule::FsBase => when(tls >= i.env.user_addr_limit, EPERM),
-                TlsRule::UserDesc => err(if i.case.tls == Tls::Page { EINVAL } else { EFAULT }),
+                TlsRule::UserDesc => match i.case.tls {
+                    Tls::ArchTls => None,
+                    // A zeroed user_desc names entry 0, outside the TLS slots.
+                    Tls::Page => err(EINVAL),
+                    Tls::None | Tls::Raw(_) => err(EFAULT),
+                },
                 TlsRule::Register => None,
             }
         },

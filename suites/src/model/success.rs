@@ -5,7 +5,7 @@ use super::input::Input;
 use crate::case::{CgroupArg, Ptr, Stack, Tls};
 use crate::flags::*;
 use crate::Case;
-use clone3_arches::{StackRule, TlsRule};
+use clone3_arches::StackRule;
 use serde::{Deserialize, Serialize};
 
 /// How the child ended.
@@ -149,7 +149,9 @@ pub(super) fn view(i: &Input) -> ChildView {
     ChildView {
         fate: Some(Fate::Reported),
         sp: o.sp.then_some(if growsup || raw_sp { SpAt::Base } else { SpAt::Top }),
-        tls_readback: (o.tls && i.arch.tls != TlsRule::UserDesc).then_some(true),
+        // Through a user_desc only a well-formed one reaches here; every other arch reads
+        // back exactly what it was given.
+        tls_readback: o.tls.then_some(true),
         tid_in_ns: match (o.tid, i.set_tid_size() > 0) {
             (false, _) => None,
             (true, true) => tid_of(0),

@@ -12,6 +12,7 @@ fn tls(id: &str, why: &'static str, tls: Tls) -> Case {
 pub fn cases() -> Vec<Case> {
     vec![
         tls("page", "the child reads back the TLS base it was given", Tls::Page),
+        tls("arch_tls", "a thread pointer set the arch's way (i386: a user_desc for the %gs slot)", Tls::ArchTls),
         tls("zero", "tls 0 (x86_64: FS base 0; i386: a NULL user_desc)", Tls::Raw(0)),
         tls("four_level_task_size_max", "x86_64 refuses a base at 4-level TASK_SIZE_MAX (5-level paging takes it)", Tls::Raw((1 << 47) - 4096)),
         tls("u64_max", "an all-ones base", Tls::Raw(u64::MAX)),
