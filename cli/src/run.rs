@@ -112,7 +112,7 @@ fn summarize(args: &RunArgs, probe: &Probe, arch: &ArchProfile, results: &[CaseR
         return closing(code);
     }
     let body = snapshot::table(results);
-    let path = snapshot::path(&args.snapshots, arch.name, &series);
+    let path = snapshot::path(&args.snapshots, arch.name, &series, probe.privileged);
     let check = snapshot::check(&path, &body, args.bless);
     check.report(&format!("{} {series}", arch.name), &path);
     closing(check.code(code))

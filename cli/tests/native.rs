@@ -130,6 +130,30 @@ fn a_corrupt_baseline_cannot_test_and_a_missing_one_is_said() {
 }
 
 #[test]
+fn an_unprivileged_run_skips_with_reasons_and_matches_its_own_baseline() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !is_root() || Command::new("setpriv").arg("--version").output().is_err() {
+        eprintln!("SKIP: needs root and setpriv to become nobody");
+        return;
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .arg(env!("CARGO_BIN_EXE_clone3-abi"))
+        .args(["run", "--snapshots"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots"))
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    let (ktap, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(ktap.contains("# SKIP needs CAP_SYS_ADMIN"), "{ktap}");
+    assert!(err.contains("0 failed") && !err.contains(" 0 skipped"), "{err}");
+    if Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../snapshots/x86_64/{}.unprivileged.snap", release_series())).exists() {
+        assert!(err.contains("matches the snapshot"), "{err}");
+    }
+}
+
+#[test]
 fn usage_errors_never_look_like_a_bad_kernel() {
     let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // git bisect run reads 1..127 (but 125) as "bad": a wrong command line must abort.

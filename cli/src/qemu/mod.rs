@@ -268,7 +268,7 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
                     }
                 }
                 let series = t.env.release.series();
-                let path = args.baseline.clone().unwrap_or_else(|| snapshot::path(&args.snapshots, &g.recipe.name, &series));
+                let path = args.baseline.clone().unwrap_or_else(|| snapshot::path(&args.snapshots, &g.recipe.name, &series, true));
                 let check = snapshot::check(&path, &snapshot::table(results), args.bless);
                 check.report(&format!("{} {series}", g.recipe.name), &path);
                 if args.baseline.is_some() && matches!(check, snapshot::Check::NoBaseline) {
@@ -318,9 +318,14 @@ fn summary_table(cases: &[Case], guests: &[Guest], evaluated: &[Result<(Vec<Case
     eprintln!("(cells: passed/failed/skipped; first: boot to first case result)");
 }
 
-/// Builds the static agents for the recipes' targets through `cargo xtask agents`.
+/// Provisions QEMU (ci/setup-qemu.sh) and builds the static agents for the recipes'
+/// targets through `cargo xtask agents` (which installs the cross toolchains).
 fn build_agents(recipes: &[Recipe]) -> Result<Vec<(String, PathBuf)>, String> {
     let root = workspace_root().ok_or("no source tree to build the agents from: pass --agent FILE")?;
+    let qemu_ok = Command::new("bash").arg(root.join("ci/setup-qemu.sh")).status().is_ok_and(|s| s.success());
+    if !qemu_ok {
+        return Err("installing QEMU failed (ci/setup-qemu.sh)".into());
+    }
     let mut targets: Vec<String> = recipes.iter().map(|r| r.agent_target.clone()).collect();
     targets.dedup();
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
