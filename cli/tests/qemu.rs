@@ -38,7 +38,7 @@ fn all_guests_match_the_model_and_their_snapshots() {
     let out = qemu(&["--arch", "all"]);
     let (ktap, err) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    for guest in ["x86_64", "i386", "i386-native", "aarch64", "riscv64"] {
+    for guest in ["x86_64", "i386", "i386-native", "aarch64", "riscv64", "x86_64-sid"] {
         assert!(ktap.contains(&format!("  # Subtest: {guest}\n")), "no subtest for {guest}");
         assert!(err.contains(&format!("{guest} ")) && err.contains("matches the snapshot"), "{err}");
     }

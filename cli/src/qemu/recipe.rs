@@ -65,6 +65,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("i386-native", include_str!("../../../qemu-images/i386-native.toml")),
     ("aarch64", include_str!("../../../qemu-images/aarch64.toml")),
     ("riscv64", include_str!("../../../qemu-images/riscv64.toml")),
+    ("x86_64-sid", include_str!("../../../qemu-images/x86_64-sid.toml")),
 ];
 
 pub fn names() -> Vec<&'static str> {
@@ -107,7 +108,7 @@ mod tests {
     #[test]
     fn builtin_recipes_parse_and_name_real_profiles() {
         let all = load(&["all".into()], None).unwrap();
-        assert_eq!(all.len(), 5);
+        assert_eq!(all.len(), 6);
         for r in &all {
             assert_eq!(r.kernel.sha256.len(), 64, "{}", r.name);
             assert!(r.kernel.filename.starts_with("pool/"), "{}", r.name);

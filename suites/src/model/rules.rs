@@ -348,6 +348,40 @@ pub static RULES: &[Rule] = &[
         check: |i| when(i.has(PIDFD) && i.has(THREAD), EINVAL),
     },
     Rule {
+        id: "copy_process.autoreap_invalid",
+        function: "copy_process (kernel/fork.c)",
+        since: v(7, 1, 0),
+        until: None,
+        source: "CLONE_AUTOREAP with CLONE_THREAD, CLONE_PARENT or an exit signal (\"pidfd: add CLONE_AUTOREAP, \
+                 CLONE_NNP, and CLONE_PIDFD_AUTOKILL\", v7.1; order read from the v5 series and a copy of the \
+                 merged code, checked on Debian sid 7.2.13 for the table cases)",
+        check: |i| when(i.has(AUTOREAP) && (i.has(THREAD) || i.has(PARENT) || i.case.exit_signal != 0), EINVAL),
+    },
+    Rule {
+        id: "copy_process.nnp_with_thread",
+        function: "copy_process (kernel/fork.c)",
+        since: v(7, 1, 0),
+        until: None,
+        source: "CLONE_NNP with CLONE_THREAD: threads share credentials (v7.1)",
+        check: |i| when(i.has(NNP) && i.has(THREAD), EINVAL),
+    },
+    Rule {
+        id: "copy_process.pidfd_autokill_invalid",
+        function: "copy_process (kernel/fork.c)",
+        since: v(7, 1, 0),
+        until: None,
+        source: "CLONE_PIDFD_AUTOKILL needs CLONE_PIDFD and CLONE_AUTOREAP, and no CLONE_THREAD (v7.1)",
+        check: |i| when(i.has(PIDFD_AUTOKILL) && (!i.has(PIDFD) || !i.has(AUTOREAP) || i.has(THREAD)), EINVAL),
+    },
+    Rule {
+        id: "copy_process.pidfd_autokill_needs_nnp_or_admin",
+        function: "copy_process (kernel/fork.c)",
+        since: v(7, 1, 0),
+        until: None,
+        source: "CLONE_PIDFD_AUTOKILL without CLONE_NNP needs CAP_SYS_ADMIN (v7.1; clone3-ground-truth.md)",
+        check: |i| when(i.has(PIDFD_AUTOKILL) && !i.has(NNP) && !i.caller_admin(), EPERM),
+    },
+    Rule {
         id: "copy_namespaces.needs_cap_sys_admin",
         function: "copy_namespaces (kernel/nsproxy.c)",
         since: None,

@@ -135,7 +135,8 @@ pub(super) fn view(i: &Input) -> ChildView {
     // SIGCHLD causing any terminated children to autoreap"), so its own SIGCHLD exit
     // signal is dropped and it is reaped at once (do_notify_parent). Found by the fuzzer.
     let init_shares_handlers = newpid && i.has(SIGHAND);
-    let autoreaped = init_shares_handlers && c.exit_signal == crate::case::SIGCHLD;
+    // CLONE_AUTOREAP (v7.1) children are reaped by the kernel at exit, too.
+    let autoreaped = init_shares_handlers && c.exit_signal == crate::case::SIGCHLD || i.has(AUTOREAP);
     let tid_of = |index: usize| {
         let (tid, at) = i.tid_levels().nth(index)?;
         i.tid_value(tid, at)

@@ -72,6 +72,26 @@ pub fn cases() -> Vec<Case> {
         combo("all_namespaces", "every namespace flag at once", NEWNS | NEWUTS | NEWIPC | NEWPID | NEWNET | NEWCGROUP | NEWUSER | NEWTIME, SIGCHLD_),
         combo("parent_exit_signal_zero", "CLONE_PARENT with exit_signal 0: the grandparent reaps", PARENT, 0),
         combo("io_untraced_ptrace_sysvsem", "flags that never fail alone, together", IO | UNTRACED | PTRACE | SYSVSEM, SIGCHLD_),
+        // The v7.1 flags (unknown, so EINVAL, before 7.1).
+        combo("autoreap_no_exit_signal", "an autoreaped child: no exit signal, no zombie", AUTOREAP, 0),
+        Case { stack: Stack::Mapped(STACK), ..combo("autoreap_thread", "threads are never autoreaped", AUTOREAP | THREAD | SIGHAND | VM, 0) },
+        combo("autoreap_parent", "CLONE_PARENT cannot be autoreaped", AUTOREAP | PARENT, 0),
+        Case { pidfd: Ptr::Valid, ..combo("autoreap_pidfd", "an autoreaped child with a pidfd", AUTOREAP | PIDFD, 0) },
+        Case { stack: Stack::Mapped(STACK), ..combo("nnp_thread", "threads share credentials: no CLONE_NNP", NNP | THREAD | SIGHAND | VM, 0) },
+        combo("nnp", "no_new_privs for the child alone", NNP, SIGCHLD_),
+        Case { pidfd: Ptr::Valid, ..combo("pidfd_autokill_without_autoreap", "kill-on-close needs CLONE_AUTOREAP", PIDFD | PIDFD_AUTOKILL, SIGCHLD_) },
+        Case { pidfd: Ptr::Valid, ..combo("pidfd_autokill", "kill-on-close with its pidfd and autoreap", PIDFD | AUTOREAP | PIDFD_AUTOKILL, 0) },
+        Case {
+            pidfd: Ptr::Valid,
+            caller: crate::case::Caller::NoCaps,
+            ..combo("pidfd_autokill_no_caps", "without CLONE_NNP, kill-on-close needs CAP_SYS_ADMIN", PIDFD | AUTOREAP | PIDFD_AUTOKILL, 0)
+        },
+        Case {
+            pidfd: Ptr::Valid,
+            caller: crate::case::Caller::NoCaps,
+            ..combo("pidfd_autokill_nnp_no_caps", "with CLONE_NNP it needs no capability", PIDFD | AUTOREAP | PIDFD_AUTOKILL | NNP, 0)
+        },
+        combo("empty_mntns_with_fs", "CLONE_EMPTY_MNTNS implies CLONE_NEWNS, which refuses CLONE_FS", EMPTY_MNTNS | FS, SIGCHLD_),
     ]
 }
 
