@@ -50,7 +50,7 @@ fn run() -> Result<(), String> {
     let (predictions, run_mask) = pipeline::predict_all(&cases, &probe.env, &probe.arch);
     let header = Header { arch: probe.arch.name.into(), uname: probe.uname.clone(), env: probe.env.clone(), cases: cases.len() };
     println!("{}", console::line(&Record::Header(header)));
-    let observed = pipeline::execute(&cases, &run_mask, &probe, &probe.arch, Duration::from_secs(5), false);
+    let observed = pipeline::execute(&cases, &run_mask, &probe, Duration::from_secs(5), false);
     for (index, (case, observed)) in cases.iter().zip(&observed).enumerate() {
         let line = console::CaseLine { index, id: case.id.clone(), observed: observed.clone() };
         println!("{}", console::line(&Record::Case(line)));

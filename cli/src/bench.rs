@@ -1,7 +1,7 @@
 //! `clone3-abi bench`: the suite's per-case cost against the raw syscall loop.
 
-use crate::probe::probe;
-use crate::runner::{bench::measure, Plan};
+use crate::probe::probe_or_say;
+use crate::runner::bench::measure;
 use crate::{CANNOT_TEST, GOOD};
 use clap::Args;
 use clone3_suites::tables;
@@ -28,24 +28,12 @@ pub fn bench(args: BenchArgs) -> u8 {
         eprintln!("clone3-abi: no case {}; `clone3-abi list` shows the ids", args.case);
         return crate::USAGE;
     };
-    let probe = match probe() {
+    let probe = match probe_or_say() {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("clone3-abi: {e}");
-            return CANNOT_TEST;
-        }
+        Err(code) => return code,
     };
     let arch = probe.arch;
-    let plan = Plan {
-        cases: std::slice::from_ref(&case),
-        run: &[true],
-        env: &probe.env,
-        arch: &arch,
-        cgroup2_mount: probe.cgroup2_mount.as_deref(),
-        cgroup_v1_dir: probe.cgroup_v1_dir.as_deref(),
-        timeout: Duration::from_secs(5),
-        tag: std::process::id(),
-    };
+    let plan = crate::pipeline::plan(std::slice::from_ref(&case), &[true], &probe, Duration::from_secs(5));
     match measure(&plan, &case, args.iterations, probe.privileged) {
         Ok(r) => {
             let ratio = r.suite_ns as f64 / r.raw_ns as f64;

@@ -29,23 +29,29 @@ pub fn evaluate<'a>(cases: &'a [Case], predictions: Vec<Prediction>, observed: V
         .collect()
 }
 
-pub fn execute(cases: &[Case], run_mask: &[bool], probe: &Probe, arch: &ArchProfile, timeout: Duration, progress: bool) -> Vec<Option<Observed>> {
+/// The runner's plan for `cases` on the machine `probe` read.
+pub fn plan<'a>(cases: &'a [Case], run: &'a [bool], probe: &'a Probe, timeout: Duration) -> Plan<'a> {
+    Plan {
+        cases,
+        run,
+        env: &probe.env,
+        arch: &probe.arch,
+        cgroup2_mount: probe.cgroup2_mount.as_deref(),
+        cgroup_v1_dir: probe.cgroup_v1_dir.as_deref(),
+        timeout,
+        tag: std::process::id(),
+    }
+}
+
+/// Runs the cases `run_mask` marks, with a progress bar when `progress`.
+pub fn execute(cases: &[Case], run_mask: &[bool], probe: &Probe, timeout: Duration, progress: bool) -> Vec<Option<Observed>> {
     let bar = if progress {
         indicatif::ProgressBar::new(run_mask.iter().filter(|r| **r).count() as u64)
     } else {
         indicatif::ProgressBar::hidden()
     };
     bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases").expect("template"));
-    let plan = Plan {
-        cases,
-        run: run_mask,
-        env: &probe.env,
-        arch,
-        cgroup2_mount: probe.cgroup2_mount.as_deref(),
-        cgroup_v1_dir: probe.cgroup_v1_dir.as_deref(),
-        timeout,
-        tag: std::process::id(),
-    };
+    let plan = plan(cases, run_mask, probe, timeout);
     let observed = run_cases(RunOptions { plan, privileged: probe.privileged, progress: &mut |n| bar.set_position(n as u64) });
     bar.finish_and_clear();
     observed

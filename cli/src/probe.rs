@@ -101,6 +101,14 @@ fn can_map_below(top: u64) -> bool {
     }
 }
 
+/// [`probe`] for the front ends: on failure says why and gives the exit code.
+pub fn probe_or_say() -> Result<Probe, u8> {
+    probe().map_err(|e| {
+        eprintln!("clone3-abi: cannot read the kernel's facts: {e}");
+        crate::CANNOT_TEST
+    })
+}
+
 fn field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
     status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim)
 }

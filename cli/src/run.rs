@@ -1,7 +1,7 @@
 //! `clone3-abi run` and `list`: the whole pipeline, case tables → model → runner →
 //! verdicts → reporters.
 
-use crate::probe::{probe, Probe};
+use crate::probe::{probe_or_say, Probe};
 
 use crate::report::{self, snapshot, CaseResult, Counts};
 use crate::pipeline;
@@ -46,12 +46,9 @@ pub fn list(filter: Option<&str>) -> u8 {
 }
 
 pub fn run(args: RunArgs) -> u8 {
-    let probe = match probe() {
+    let probe = match probe_or_say() {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("clone3-abi: cannot read the kernel's facts: {e}");
-            return CANNOT_TEST;
-        }
+        Err(code) => return code,
     };
     let arch = probe.arch;
     if let Some(why) = pipeline::clone3_missing() {
@@ -74,7 +71,7 @@ pub fn run(args: RunArgs) -> u8 {
         }
         return GOOD;
     }
-    let observed = pipeline::execute(&cases, &run_mask, &probe, &arch, Duration::from_secs(args.timeout), true);
+    let observed = pipeline::execute(&cases, &run_mask, &probe, Duration::from_secs(args.timeout), true);
     let results = pipeline::evaluate(&cases, predictions, observed);
     print!("{}", report::ktap::render(&results));
     if let Some(path) = &args.json {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{cgroup_leftovers, suite_processes};
+use common::{cgroup_leftovers, suite_processes, tmpdir};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
@@ -14,13 +14,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_clone3-abi"))
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("clone3-abi-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn run(args: &[&str]) -> Output {

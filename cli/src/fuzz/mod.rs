@@ -7,9 +7,8 @@ mod repro;
 
 pub use repro::{repro, ReproArgs};
 
-use crate::probe::{probe, Probe};
+use crate::probe::{probe, probe_or_say, Probe};
 use crate::report::{write_atomically, CaseResult};
-use crate::runner::{run_cases, Plan, RunOptions};
 use crate::verdict::Verdict;
 use crate::{pipeline, BAD, CANNOT_TEST, GOOD};
 use clap::Args;
@@ -74,7 +73,7 @@ pub fn run_seeded(probe: &Probe, seed: u64, iterations: u64, mut each: impl FnMu
         let (inputs, cases) = seeded_cases(seed, start..end);
         let (predictions, run_mask) = pipeline::predict_all(&cases, &probe.env, &probe.arch);
         let clock = Instant::now();
-        let observed = pipeline::execute(&cases, &run_mask, probe, &probe.arch, Duration::from_secs(5), false);
+        let observed = pipeline::execute(&cases, &run_mask, probe, Duration::from_secs(5), false);
         t.running += clock.elapsed();
         let results = pipeline::evaluate(&cases, predictions, observed);
         t.inputs += cases.len();
@@ -107,12 +106,9 @@ pub fn fuzz(args: FuzzArgs) -> u8 {
         eprintln!("clone3-abi: wrote {} seeds to {}", all.len(), dir.display());
         return GOOD;
     }
-    let probe = match probe() {
+    let probe = match probe_or_say() {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("clone3-abi: {e}");
-            return CANNOT_TEST;
-        }
+        Err(code) => return code,
     };
     if let Some(why) = pipeline::clone3_missing() {
         eprintln!("clone3-abi: cannot fuzz: {why}");
@@ -183,17 +179,7 @@ pub fn check(data: &[u8]) {
     if matches!(prediction.expect, Expect::Skip(_)) {
         return;
     }
-    let plan = Plan {
-        cases: std::slice::from_ref(&case),
-        run: &[true],
-        env: &probe.env,
-        arch: &probe.arch,
-        cgroup2_mount: probe.cgroup2_mount.as_deref(),
-        cgroup_v1_dir: probe.cgroup_v1_dir.as_deref(),
-        timeout: Duration::from_secs(5),
-        tag: std::process::id(),
-    };
-    let observed = run_cases(RunOptions { plan, privileged: probe.privileged, progress: &mut |_| {} }).pop().flatten();
+    let observed = pipeline::execute(std::slice::from_ref(&case), &[true], probe, Duration::from_secs(5), false).pop().flatten();
     if let Verdict::Fail(why) = crate::verdict::judge(&prediction.expect, observed.as_ref()) {
         panic!(
             "clone3-abi: kernel and model disagree on {}: {why}\n  rule {} ({})\n  input: {}",

@@ -33,3 +33,11 @@ pub fn cgroup_leftovers() -> Vec<String> {
         .collect()
 }
 
+
+/// A fresh, empty scratch directory for one test.
+pub fn tmpdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("clone3-abi-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
