@@ -79,10 +79,39 @@ pub fn main() -> ExitCode {
     }) {
         Ok(code) => ExitCode::from(code),
         Err(_) => {
-            eprintln!("clone3-abi: internal error (panic above): cannot test");
+            // stderr may be a closed pipe: never panic again here (that would exit 101).
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "clone3-abi: internal error (panic above): cannot test");
             ExitCode::from(CANNOT_TEST)
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_difference_outranks_cannot_test_everywhere() {
+        assert_eq!(worse(CANNOT_TEST, BAD), BAD);
+        assert_eq!(worse(BAD, CANNOT_TEST), BAD);
+        assert_eq!(worse(GOOD, CANNOT_TEST), CANNOT_TEST);
+        assert_eq!(worse(GOOD, GOOD), GOOD);
+        assert_eq!(worse(BAD, USAGE), USAGE);
+    }
+}
+
+/// The worse of two exit codes for `git bisect run`: a difference (1) outranks "cannot
+/// test" (125), which outranks good (0); a usage error (128) outranks everything, since it
+/// must abort a bisection.
+fn worse(a: u8, b: u8) -> u8 {
+    let rank = |c: u8| match c {
+        GOOD => 0,
+        CANNOT_TEST => 1,
+        BAD => 2,
+        _ => 3,
+    };
+    if rank(a) >= rank(b) { a } else { b }
 }
 
 /// The snapshots folder of this checkout when run from it, else `./snapshots`.

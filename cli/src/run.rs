@@ -6,7 +6,7 @@ use crate::probe::{probe_or_say, Probe};
 use crate::report::{self, snapshot, CaseResult, Counts};
 use crate::pipeline;
 use crate::verdict::Verdict;
-use crate::{BAD, CANNOT_TEST, GOOD, USAGE};
+use crate::{CANNOT_TEST, GOOD, USAGE};
 use clap::Args;
 use clone3_arches::ArchProfile;
 use clone3_suites::{tables, Case};
@@ -27,6 +27,14 @@ pub struct RunArgs {
     /// Where the per-arch, per-release snapshots live.
     #[arg(long, value_name = "DIR", default_value_os_t = crate::default_snapshot_dir())]
     snapshots: PathBuf,
+    /// Compare with this snapshot file instead of <snapshots>/<arch>/<series>.snap; it
+    /// must exist and cover what this run skips (else cannot test).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["no_snapshot", "bless"])]
+    baseline: Option<PathBuf>,
+    /// A missing baseline, or baseline cases this run could not compare, make the run
+    /// "cannot test" (125) instead of being judged by the model alone.
+    #[arg(long, conflicts_with = "no_snapshot")]
+    require_baseline: bool,
     /// Do not compare with (or write) a snapshot.
     #[arg(long, conflicts_with = "bless")]
     no_snapshot: bool,
@@ -34,7 +42,7 @@ pub struct RunArgs {
     #[arg(long)]
     bless: bool,
     /// Seconds to wait for one case's child.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
 }
 
@@ -74,20 +82,22 @@ pub fn run(args: RunArgs) -> u8 {
     let observed = pipeline::execute(&cases, &run_mask, &probe, Duration::from_secs(args.timeout), true);
     let results = pipeline::evaluate(&cases, predictions, observed);
     print!("{}", report::ktap::render(&results));
+    // A report that cannot be written makes the run "cannot test", but never hides a
+    // difference: the summary below still decides between 0 and 1.
+    let mut code = GOOD;
     if let Some(path) = &args.json {
         let text = report::json::render(&probe.env, arch.name, &probe.uname, &results);
         if let Err(e) = report::write_atomically(path, text.as_bytes()) {
             eprintln!("clone3-abi: cannot write {}: {e}", path.display());
-            return CANNOT_TEST;
+            code = CANNOT_TEST;
         }
     }
-    summarize(&args, &probe, &arch, &results)
+    crate::worse(code, summarize(&args, &probe, &arch, &results))
 }
 
 fn summarize(args: &RunArgs, probe: &Probe, arch: &ArchProfile, results: &[CaseResult]) -> u8 {
     let counts = Counts::of(results);
     let series = probe.env.release.series();
-    let code = if counts.fail > 0 { BAD } else { GOOD };
     eprintln!(
         "clone3-abi: kernel {} ({}), {} cases{}",
         probe.uname,
@@ -96,21 +106,28 @@ fn summarize(args: &RunArgs, probe: &Probe, arch: &ArchProfile, results: &[CaseR
         if probe.privileged { "" } else { " (not root: privileged cases skipped)" }
     );
     for r in results {
-        if let Verdict::Fail(why) = &r.verdict {
-            eprintln!("  FAIL {}: {why}\n       rule {} — {}\n       repro: clone3-abi run --filter {}", r.case.id, r.prediction.rule, r.prediction.source, r.case.id);
+        match &r.verdict {
+            Verdict::Fail(why) => eprintln!(
+                "  FAIL {}: {why}\n       rule {} — {}\n       repro: clone3-abi run --filter {} --no-snapshot",
+                r.case.id, r.prediction.rule, r.prediction.source, r.case.id
+            ),
+            Verdict::Error(why) => eprintln!("  NOT RUN {}: {why}", r.case.id),
+            _ => {}
         }
     }
-    // Last, alone on its line: the plain closing line CI systems read.
-    let closing = |code| {
-        eprintln!("clone3-abi: {} passed, {} failed, {} skipped", counts.pass, counts.fail, counts.skip);
-        code
+    let code = if args.no_snapshot {
+        eprintln!("clone3-abi: baseline: none (--no-snapshot): judged by the model alone");
+        counts.code()
+    } else {
+        let path = args.baseline.clone().unwrap_or_else(|| snapshot::path(&args.snapshots, arch.name, &series, probe.privileged));
+        let policy = if args.require_baseline || args.baseline.is_some() { snapshot::Policy::Required } else { snapshot::Policy::Optional };
+        let machine = snapshot::Machine { arch: arch.name.to_string(), cases: results.len(), env: probe.env.clone() };
+        let run = snapshot::Run { results, machine, filtered: !args.filter.is_empty() };
+        let check = snapshot::check(&path, &run, args.bless, policy);
+        check.report(&format!("{} {series}", arch.name), &path);
+        check.code(counts.code())
     };
-    if args.no_snapshot || !args.filter.is_empty() {
-        return closing(code);
-    }
-    let body = snapshot::table(results);
-    let path = snapshot::path(&args.snapshots, arch.name, &series, probe.privileged);
-    let check = snapshot::check(&path, &body, args.bless);
-    check.report(&format!("{} {series}", arch.name), &path);
-    closing(check.code(code))
+    // Last, alone on its line: the plain closing line CI systems read.
+    eprintln!("{}", counts.closing_lines());
+    code
 }

@@ -11,18 +11,21 @@ pub enum Verdict {
     /// What differs, in words.
     Fail(String),
     Skip(String),
+    /// The runner could not look (setup failed, the worker died): says nothing about the
+    /// kernel, so the run is "cannot test" (125) unless a real difference exists.
+    Error(String),
 }
 
 pub fn judge(expect: &Expect, observed: Option<&Observed>) -> Verdict {
     let Some(observed) = observed else {
         return match expect {
             Expect::Skip(why) => Verdict::Skip(why.clone()),
-            _ => Verdict::Fail("not run".into()),
+            _ => Verdict::Error("the runner brought back no observation".into()),
         };
     };
     match (expect, observed) {
         (Expect::Skip(why), _) => Verdict::Skip(why.clone()),
-        (_, Observed::NotRun(why)) => Verdict::Fail(format!("not run: {why}")),
+        (_, Observed::NotRun(why)) => Verdict::Error(format!("not run: {why}")),
         (Expect::Err(want), Observed::Err(got)) if want == got => Verdict::Pass,
         (Expect::Ok(want), Observed::Ok(got)) => match view_diff(want, got) {
             None => Verdict::Pass,
@@ -89,7 +92,14 @@ mod tests {
     fn errno_must_match() {
         assert_eq!(judge(&Expect::Err(Errno::EINVAL), Some(&Observed::Err(Errno::EINVAL))), Verdict::Pass);
         assert!(matches!(judge(&Expect::Err(Errno::EINVAL), Some(&Observed::Err(Errno::E2BIG))), Verdict::Fail(_)));
-        assert!(matches!(judge(&Expect::Err(Errno::EINVAL), None), Verdict::Fail(_)));
+    }
+
+    #[test]
+    fn a_case_the_runner_could_not_run_is_an_error_not_a_failure() {
+        assert!(matches!(judge(&Expect::Err(Errno::EINVAL), None), Verdict::Error(_)));
+        let not_run = Observed::NotRun("the worker ended early".into());
+        assert!(matches!(judge(&Expect::Err(Errno::EINVAL), Some(&not_run)), Verdict::Error(_)));
+        assert!(matches!(judge(&Expect::Skip("x".into()), Some(&not_run)), Verdict::Skip(_)));
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod recipe;
 use crate::console::{self, Transcript};
 use crate::report::{self, ktap, snapshot, CaseResult, Counts};
 use crate::runner::Observed;
-use crate::{pipeline, BAD, CANNOT_TEST, GOOD, USAGE};
+use crate::{pipeline, CANNOT_TEST, GOOD, USAGE};
 use clap::Args;
 use clone3_arches::ArchProfile;
 use clone3_suites::{tables, Case, Env};
@@ -30,9 +30,15 @@ pub struct QemuArgs {
     /// Boot this kernel (bzImage, Image, or ELF vmlinux) instead of the recipe's (one --arch).
     #[arg(long, value_name = "FILE")]
     kernel: Option<PathBuf>,
-    /// Compare with this snapshot file instead of snapshots/<arch>/<series>.snap.
+    /// Compare with this snapshot file instead of snapshots/<guest>/<series>.snap; it must
+    /// exist and cover what this run skips (else cannot test).
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
+    /// A missing baseline, or baseline cases this run could not compare, make the guest
+    /// "cannot test". With --kernel and no --baseline the stock snapshots are not used
+    /// (they describe Debian's kernels): the model alone judges, unless this is given.
+    #[arg(long)]
+    require_baseline: bool,
     /// Use this static agent binary instead of building it (one --arch).
     #[arg(long, value_name = "FILE")]
     agent: Option<PathBuf>,
@@ -44,6 +50,9 @@ pub struct QemuArgs {
     /// Store each guest's table as its snapshot.
     #[arg(long, conflicts_with = "baseline")]
     bless: bool,
+    /// Do not compare with (or write) a snapshot: the model alone judges.
+    #[arg(long, conflicts_with_all = ["bless", "baseline", "require_baseline"])]
+    no_snapshot: bool,
     /// auto (KVM only where a probe boot works), tcg, or kvm.
     #[arg(long, default_value = "auto")]
     accel: String,
@@ -151,7 +160,7 @@ fn run_guest(recipe: Recipe, agent: Option<PathBuf>, args: &QemuArgs, cases: &[C
         },
     };
     say("building initramfs");
-    let initrd = match write_initramfs(&recipe, &agent) {
+    let initrd = match write_initramfs(&agent) {
         Ok(p) => p,
         Err(e) => return fail(recipe, e),
     };
@@ -167,7 +176,10 @@ fn run_guest(recipe: Recipe, agent: Option<PathBuf>, args: &QemuArgs, cases: &[C
     let progress = |n: usize| if n > 0 { say(&format!("running {n}/{} ({})", cases.len(), accel.name())) };
     let append = args.fuzz.map_or(String::new(), |n| format!("clone3abi.fuzz={n} clone3abi.seed={}", args.seed));
     let boot = launch::boot(&recipe, &kernel, &initrd, accel, Duration::from_secs(args.watchdog), &append, &progress);
-    let outcome = judge_console(&boot, cases);
+    let outcome = judge_console(&boot, cases).and_then(|t| match t.arch.name == recipe.profile {
+        true => Ok(t),
+        false => Err(format!("the agent runs as {} where the recipe expects {}: wrong agent or kernel for this guest", t.arch.name, recipe.profile)),
+    });
     Guest { recipe, accel, boot: Some(boot), outcome }
 }
 
@@ -228,7 +240,7 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
         .map(|(g, e)| ktap::Guest { name: &g.recipe.name, results: e.as_ref().map(|(r, _)| r.as_slice()).map_err(Clone::clone) })
         .collect();
     print!("{}", ktap::render_guests(&ktap_guests));
-    if let Some(path) = &args.json {
+    let json_failed = args.json.as_ref().is_some_and(|path| {
         let docs: Vec<serde_json::Value> = guests
             .iter()
             .zip(&evaluated)
@@ -237,50 +249,61 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
                 Err(why) => serde_json::json!({ "guest": g.recipe.name, "cannot_test": why }),
             })
             .collect();
-        if let Err(e) = report::write_atomically(path, serde_json::to_string_pretty(&docs).expect("json").as_bytes()) {
-            eprintln!("clone3-abi: cannot write {}: {e}", path.display());
-        }
-    }
+        let failed = report::write_atomically(path, serde_json::to_string_pretty(&docs).expect("json").as_bytes());
+        failed.map_err(|e| eprintln!("clone3-abi: cannot write {}: {e}", path.display())).is_err()
+    });
     summary_table(cases, guests, &evaluated);
-    let mut code = GOOD;
-    let mut cannot = false;
+    let mut code = if json_failed { CANNOT_TEST } else { GOOD };
     let mut totals = Counts::default();
     for (g, e) in guests.iter().zip(&evaluated) {
         match e {
             Err(why) => {
                 eprintln!("clone3-abi: {}: cannot test: {why}", g.recipe.name);
-                cannot = true;
+                code = crate::worse(code, CANNOT_TEST);
             }
             Ok((results, t)) => {
                 let c = Counts::of(results);
-                (totals.pass, totals.fail, totals.skip) = (totals.pass + c.pass, totals.fail + c.fail, totals.skip + c.skip);
-                if c.fail > 0 {
-                    code = BAD;
-                }
+                totals = totals.add(c);
                 if args.fuzz.is_some() {
                     let n = crate::fuzz::report_findings(&args.findings.join(&g.recipe.name), 0, inputs, results);
                     eprintln!("clone3-abi: {}: {} fuzz inputs, {n} findings (no snapshot in fuzz mode)", g.recipe.name, results.len());
+                    code = crate::worse(code, c.code());
                     continue;
                 }
                 for r in results {
-                    if let crate::verdict::Verdict::Fail(why) = &r.verdict {
-                        eprintln!("  FAIL {} {}: {why} [rule {}]", g.recipe.name, r.case.id, r.prediction.rule);
+                    match &r.verdict {
+                        crate::verdict::Verdict::Fail(why) => eprintln!(
+                            "  FAIL {} {}: {why} [rule {}]\n       repro: clone3-abi qemu --arch {} --no-snapshot",
+                            g.recipe.name, r.case.id, r.prediction.rule, g.recipe.name
+                        ),
+                        crate::verdict::Verdict::Error(why) => eprintln!("  NOT RUN {} {}: {why}", g.recipe.name, r.case.id),
+                        _ => {}
                     }
                 }
-                let series = t.env.release.series();
-                let path = args.baseline.clone().unwrap_or_else(|| snapshot::path(&args.snapshots, &g.recipe.name, &series, true));
-                let check = snapshot::check(&path, &snapshot::table(results), args.bless);
-                check.report(&format!("{} {series}", g.recipe.name), &path);
-                if args.baseline.is_some() && matches!(check, snapshot::Check::NoBaseline) {
-                    cannot = true;
-                }
-                code = check.code(code);
+                code = crate::worse(code, guest_baseline(args, &g.recipe.name, t, results).code(c.code()));
             }
         }
     }
-    eprintln!("clone3-abi: {} passed, {} failed, {} skipped", totals.pass, totals.fail, totals.skip);
-    // A real difference outranks a guest that could not test (git bisect: bad over skip).
-    if code == GOOD && cannot { CANNOT_TEST } else { code }
+    eprintln!("{}", totals.closing_lines());
+    code
+}
+
+/// Compares one guest's table with its baseline, as the flags say, and reports it.
+fn guest_baseline(args: &QemuArgs, guest: &str, t: &Tested, results: &[CaseResult]) -> snapshot::Check {
+    let series = t.env.release.series();
+    let who = format!("{guest} {series}");
+    let policy = if args.require_baseline || args.baseline.is_some() { snapshot::Policy::Required } else { snapshot::Policy::Optional };
+    if args.no_snapshot || (args.kernel.is_some() && policy == snapshot::Policy::Optional && !args.bless) {
+        let why = if args.no_snapshot { "--no-snapshot" } else { "--kernel without --baseline: the stock snapshots describe Debian's kernels" };
+        eprintln!("clone3-abi: {who}: baseline: none ({why}); judged by the model alone");
+        return snapshot::Check::NoBaseline { required: false };
+    }
+    let path = args.baseline.clone().unwrap_or_else(|| snapshot::path(&args.snapshots, guest, &series, true));
+    let machine = snapshot::Machine { arch: t.arch.name.to_string(), cases: results.len(), env: t.env.clone() };
+    let run = snapshot::Run { results, machine, filtered: false };
+    let check = snapshot::check(&path, &run, args.bless, policy);
+    check.report(&who, &path);
+    check
 }
 
 /// Guest × family: passed/failed/skipped, plus accelerator and timings.
@@ -346,12 +369,16 @@ fn workspace_root() -> Option<PathBuf> {
     root.join("xtask").is_dir().then_some(root)
 }
 
-/// The gzip'd initramfs for an agent, cached by the agent's content.
-fn write_initramfs(recipe: &Recipe, agent: &Path) -> Result<PathBuf, String> {
+/// The gzip'd initramfs for an agent, named by the agent's content: runs from other
+/// checkouts or versions sharing the cache never boot each other's agents.
+fn write_initramfs(agent: &Path) -> Result<PathBuf, String> {
+    use sha2::Digest;
     let bytes = std::fs::read(agent).map_err(|e| format!("agent {}: {e}", agent.display()))?;
-    let image = initramfs::build(&bytes);
-    let path = fetch::cache_dir().join("initramfs").join(format!("{}.cpio.gz", recipe.name));
-    report::write_atomically(&path, &image).map_err(|e| format!("{}: {e}", path.display()))?;
+    let hash: String = sha2::Sha256::digest(&bytes).iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let path = fetch::cache_dir().join("initramfs").join(format!("{hash}.cpio.gz"));
+    if !path.is_file() {
+        report::write_atomically(&path, &initramfs::build(&bytes)).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     Ok(path)
 }
 

@@ -63,10 +63,16 @@ fn families(out: &mut String, results: &[CaseResult], indent: &str) -> bool {
                     }
                     writeln!(out, "{inner}not ok {} {id}", i + 1)
                 }
+                // Not a skip: the case should have run here. KTAP has no "error", so it is
+                // `not ok` with the reason, and the exit code says "cannot test".
+                Verdict::Error(why) => {
+                    writeln!(out, "{inner}# {id}: cannot test: {}", one_line(why)).unwrap();
+                    writeln!(out, "{inner}not ok {} {id}", i + 1)
+                }
             }
             .unwrap();
         }
-        let failed = cases.iter().any(|r| matches!(r.verdict, Verdict::Fail(_)));
+        let failed = cases.iter().any(|r| matches!(r.verdict, Verdict::Fail(_) | Verdict::Error(_)));
         let all_skipped = cases.iter().all(|r| matches!(r.verdict, Verdict::Skip(_)));
         any_failed |= failed;
         let directive = if all_skipped && !failed { " # SKIP every case skipped" } else { "" };

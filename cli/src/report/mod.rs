@@ -20,6 +20,8 @@ pub struct Counts {
     pub pass: usize,
     pub fail: usize,
     pub skip: usize,
+    /// Cases the runner could not run ([`Verdict::Error`]).
+    pub error: usize,
 }
 
 impl Counts {
@@ -30,25 +32,52 @@ impl Counts {
                 Verdict::Pass => c.pass += 1,
                 Verdict::Fail(_) => c.fail += 1,
                 Verdict::Skip(_) => c.skip += 1,
+                Verdict::Error(_) => c.error += 1,
             }
         }
         c
     }
+
+    pub fn add(self, o: Counts) -> Counts {
+        Counts { pass: self.pass + o.pass, fail: self.fail + o.fail, skip: self.skip + o.skip, error: self.error + o.error }
+    }
+
+    /// The bisect code these verdicts alone give: any failure is bad; otherwise any case
+    /// the runner could not run makes the run "cannot test".
+    pub fn code(&self) -> u8 {
+        if self.fail > 0 {
+            crate::BAD
+        } else if self.error > 0 {
+            crate::CANNOT_TEST
+        } else {
+            crate::GOOD
+        }
+    }
+
+    /// The plain closing line CI systems read (`N passed, N failed, N skipped`), preceded
+    /// by the cases that could not run, when there are any.
+    pub fn closing_lines(&self) -> String {
+        let not_run = if self.error > 0 {
+            format!("clone3-abi: {} cases could not be run by the tool (cannot test; see above)\n", self.error)
+        } else {
+            String::new()
+        };
+        format!("{not_run}clone3-abi: {} passed, {} failed, {} skipped", self.pass, self.fail, self.skip)
+    }
 }
 
-/// Writes `contents` to `path` through a temporary file and a rename: a reader sees the
-/// old file or the new one, never half of one.
+/// Writes `contents` to `path` through a temporary file (random name, O_EXCL, removed on
+/// any failure) and a rename: a reader sees the old file or the new one, never half of one.
 pub fn write_atomically(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(dir)?;
-    // Unique per process and call: threads may write files side by side.
-    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.tmp{}.{seq}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
+    let mut f = tempfile::NamedTempFile::new_in(dir)?;
     f.write_all(contents)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    // Readable like any file the tool writes (the temp file starts as 0600).
+    f.as_file().set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+    f.as_file().sync_all()?;
+    f.persist(path).map_err(|e| e.error)?;
+    // The rename itself survives a crash only once the directory is synced.
+    std::fs::File::open(dir).and_then(|d| d.sync_all())
 }
