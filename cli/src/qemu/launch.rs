@@ -66,7 +66,7 @@ pub fn boot(
                 wall: Duration::ZERO,
                 to_first_case: None,
                 timed_out: false,
-                qemu_failed: Some(format!("cannot start {}: {e} (run ci/setup-qemu.sh)", q.binary)),
+                qemu_failed: Some(format!("cannot start {}: {e} (install qemu-system for this arch; on Debian 12: bash ci/setup-qemu.sh)", q.binary)),
             }
         }
     };
