@@ -44,13 +44,15 @@ fn kernel(recipe: &Recipe) -> Result<PathBuf, String> {
     let tmp = dir.join(format!(".unpack{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
-    let script = format!(
-        "dpkg-deb --fsys-tarfile '{}' | tar -x -C '{}' '{}'",
-        deb.display(),
-        tmp.display(),
-        k.kernel_path
-    );
-    let ok = Command::new("sh").arg("-c").arg(&script).status().is_ok_and(|s| s.success());
+    // Paths go in as positional parameters, never into the script text; bounded like
+    // every wait of the tool.
+    let ok = Command::new("timeout")
+        .args(["300", "sh", "-c", r#"dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" "$3""#, "sh"])
+        .arg(&deb)
+        .arg(&tmp)
+        .arg(&k.kernel_path)
+        .status()
+        .is_ok_and(|s| s.success());
     let unpacked = tmp.join(&k.kernel_path);
     if !ok || !unpacked.is_file() {
         let _ = std::fs::remove_dir_all(&tmp);
@@ -65,7 +67,9 @@ fn download(url: &str, to: &Path, sha256: &str) -> Result<(), String> {
     std::fs::create_dir_all(to.parent().unwrap_or(Path::new("."))).map_err(|e| e.to_string())?;
     let tmp = to.with_extension(format!("part{}", std::process::id()));
     let status = Command::new("curl")
-        .args(["-fsSL", "--retry", "3", "-o"])
+        // A stalled mirror must not hang a bisection step: bounded connect, total time
+        // and minimum speed.
+        .args(["-fsSL", "--retry", "3", "--connect-timeout", "30", "--max-time", "900", "--speed-limit", "10000", "--speed-time", "60", "-o"])
         .arg(&tmp)
         .arg(url)
         .status()
