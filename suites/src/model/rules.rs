@@ -5,6 +5,19 @@
 //! kernel/cgroup/cgroup.c (cgroup_css_set_fork), include/linux/uaccess.h
 //! (copy_struct_from_user), read for 5.3 … 7.x; shared/notes/clone3-ground-truth.md holds
 //! the line-by-line checks against Debian's 6.1 and 6.12 trees.
+//!
+//! Kernel configuration (read in Debian 6.12.117: every `#ifdef` on clone3's path in
+//! kernel/fork.c, kernel/nsproxy.c, and the headers of the functions they call). What a
+//! missing option changes is modelled from [`crate::Features`]: the namespace stubs
+//! (below, in create_new_namespaces' order), create_user_ns, cgroup_can_fork, and Debian's
+//! userns sysctl. What does not depend on the configuration, checked: CLONE_NEWNS
+//! (copy_mnt_ns is always built); CLONE_PIDFD (fs/pidfs.o is obj-y); CLONE_SETTLS (arch
+//! code only); CLONE_SYSVSEM without SYSVIPC (copy_semundo's stub in include/linux/sem.h
+//! returns 0, and copy_namespaces' NEWIPC|SYSVSEM check has no #ifdef); set_tid's
+//! capability (checkpoint_restore_ns_capable, include/linux/capability.h, asks for
+//! CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN whatever CONFIG_CHECKPOINT_RESTORE is); the
+//! flag and size checks of copy_clone_args_from_user and clone3_args_valid (no #ifdef:
+//! CLONE_INTO_CGROUP is a known flag without CGROUPS too).
 
 use super::input::{Field, Input, TidAt, SANDBOX_OWN_PIDS};
 use crate::case::{CgroupArg, Ptr, Tid, Tls};

@@ -409,3 +409,4 @@ fn env_records_without_kernel_features_still_parse() {
     let back: Env = serde_json::from_str(&serde_json::to_string(&partial).unwrap()).unwrap();
     assert_eq!(back, partial);
 }
+
