@@ -31,6 +31,9 @@ pub fn fuzz_request(cmdline: &str) -> Option<(u64, u64)> {
 
 fn run() -> Result<(), String> {
     let probe = probe::probe()?;
+    for n in &probe.notes {
+        println!("# clone3-abi probe: {n}");
+    }
     if let Some(why) = pipeline::clone3_missing() {
         return Err(why);
     }

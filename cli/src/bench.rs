@@ -34,7 +34,7 @@ pub fn bench(args: BenchArgs) -> u8 {
     };
     let arch = probe.arch;
     let plan = crate::pipeline::plan(std::slice::from_ref(&case), &[true], &probe, Duration::from_secs(5));
-    match measure(&plan, &case, args.iterations, probe.privileged) {
+    match measure(&plan, &case, args.iterations, probe.env.pid_sandbox) {
         Ok(r) => {
             let ratio = r.suite_ns as f64 / r.raw_ns as f64;
             println!("kernel {} ({}), case {}, {} iterations each", probe.uname, arch.name, case.id, r.iterations);

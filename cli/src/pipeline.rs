@@ -52,7 +52,9 @@ pub fn execute(cases: &[Case], run_mask: &[bool], probe: &Probe, timeout: Durati
     };
     bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases").expect("template"));
     let plan = plan(cases, run_mask, probe, timeout);
-    let observed = run_cases(RunOptions { plan, privileged: probe.privileged, progress: &mut |n| bar.set_position(n as u64) });
+    // The runner's `privileged` builds the PID-namespace sandbox: only where the probe
+    // found it buildable (root, and a kernel with PID namespaces).
+    let observed = run_cases(RunOptions { plan, privileged: probe.env.pid_sandbox, progress: &mut |n| bar.set_position(n as u64) });
     bar.finish_and_clear();
     observed
 }

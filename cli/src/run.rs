@@ -103,7 +103,11 @@ fn summarize(args: &RunArgs, probe: &Probe, arch: &ArchProfile, results: &[CaseR
         probe.uname,
         arch.name,
         results.len(),
-        if probe.privileged { "" } else { " (not root: privileged cases skipped)" }
+        match (probe.privileged, probe.env.pid_sandbox) {
+            (true, true) => "",
+            (true, false) => " (no PID-namespace sandbox on this kernel: the cases that need it are skipped)",
+            (false, _) => " (not root: privileged cases skipped)",
+        }
     );
     for r in results {
         match &r.verdict {

@@ -25,12 +25,96 @@ pub struct Env {
     pub pid_sandbox: bool,
     pub cgroup2: bool,
     pub cgroup_v1: bool,
-    /// Unprivileged user namespaces allowed (Debian's kernel.unprivileged_userns_clone).
+    /// Debian's `kernel.unprivileged_userns_clone` sysctl is not 0 (true where the sysctl
+    /// does not exist). Only this sysctl: `user.max_user_namespaces` is
+    /// [`Features::max_user_namespaces`], and whether the kernel has Debian's patch at all
+    /// is [`Features::debian_userns_patch`].
     pub unprivileged_userns: bool,
     /// One past the highest address access_ok accepts (x86_64: TASK_SIZE_MAX, 2^56 - 4096
     /// under 5-level paging instead of 2^47 - 4096).
     pub user_addr_limit: u64,
+    /// What the kernel was built with, as far as clone3 and the runner care. Records
+    /// written before this field existed parse as "every feature present".
+    #[serde(default)]
+    pub kernel: Features,
 }
+
+/// Is a kernel feature there? Probed, never assumed: `Unknown` when the probe could not
+/// look (an unreadable `/proc/self/ns`, say), and the model then skips what depends on it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Have {
+    #[default]
+    Yes,
+    No,
+    Unknown,
+}
+
+impl Have {
+    pub fn from_bool(b: bool) -> Self {
+        if b { Have::Yes } else { Have::No }
+    }
+}
+
+/// The kernel's build options (and the one limit) that change clone3's answers or what the
+/// runner can do. Each namespace kind is read from `/proc/self/ns/<name>`, whose entries
+/// fs/proc/namespaces.c (ns_entries) lists only for the options built in; `mnt` is always
+/// there, so a listing without it means "could not look". Missing fields default to
+/// present, so records from older agents still parse and mean what they meant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Features {
+    /// CONFIG_UTS_NS (`ns/uts`).
+    pub uts_ns: Have,
+    /// CONFIG_IPC_NS (`ns/ipc`; needs SYSVIPC or POSIX_MQUEUE).
+    pub ipc_ns: Have,
+    /// CONFIG_PID_NS (`ns/pid`): also what the runner's sandbox is built from.
+    pub pid_ns: Have,
+    /// CONFIG_NET_NS (`ns/net`).
+    pub net_ns: Have,
+    /// CONFIG_CGROUPS (`ns/cgroup`): cgroup namespaces exist exactly when cgroups do.
+    pub cgroups: Have,
+    /// CONFIG_TIME_NS (`ns/time`, 5.6+).
+    pub time_ns: Have,
+    /// CONFIG_USER_NS (`ns/user`).
+    pub user_ns: Have,
+    /// `cgroup2` is listed in /proc/filesystems (registered by CONFIG_CGROUPS).
+    pub cgroup2_fs: Have,
+    /// The kernel carries Debian's "add sysctl to disallow unprivileged CLONE_NEWUSER by
+    /// default" patch. Seen from the sysctl where CONFIG_USER_NS is on; without USER_NS
+    /// the patch leaves no trace (fork.c defines the sysctl's value as 0), so only a
+    /// Debian version string or the `clone3abi.debian_patches=` kernel argument tells.
+    pub debian_userns_patch: Have,
+    /// `user.max_user_namespaces` in the caller's user namespace: `Some(0)` makes
+    /// inc_user_namespaces fail (ENOSPC); `None`: could not be read.
+    pub max_user_namespaces: Option<u64>,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
+impl Features {
+    /// A kernel with every option clone3 can use.
+    pub const ALL: Features = Features {
+        uts_ns: Have::Yes,
+        ipc_ns: Have::Yes,
+        pid_ns: Have::Yes,
+        net_ns: Have::Yes,
+        cgroups: Have::Yes,
+        time_ns: Have::Yes,
+        user_ns: Have::Yes,
+        cgroup2_fs: Have::Yes,
+        debian_userns_patch: Have::Yes,
+        max_user_namespaces: Some(MAX_USER_NAMESPACES_DEFAULT),
+    };
+}
+
+/// What a fresh user namespace allows (kernel/user_namespace.c: ucount_max = INT_MAX for
+/// a child namespace; the initial one is init_user_ns's max_threads / 2).
+pub const MAX_USER_NAMESPACES_DEFAULT: u64 = i32::MAX as u64;
 
 impl Env {
     /// A root worker inside the suite's two-level PID sandbox: what a privileged run
@@ -49,6 +133,7 @@ impl Env {
             cgroup_v1: true,
             unprivileged_userns: true,
             user_addr_limit: arch.user_addr_limit,
+            kernel: Features::ALL,
         }
     }
 

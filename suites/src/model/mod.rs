@@ -11,7 +11,7 @@ pub use input::{resolve_tid, Input, TidAt, CLOSED_FD};
 pub use rules::{Rule, RULES};
 pub use success::{ChildView, Fate, Observe, SpAt};
 
-use crate::{Case, Env, Errno, Gate};
+use crate::{Case, Env, Errno, Gate, Have};
 use clone3_arches::ArchProfile;
 use serde::{Deserialize, Serialize};
 
@@ -36,8 +36,8 @@ pub struct Prediction {
 
 /// Predicts what `env.release` does with `case` on `arch`.
 pub fn predict(case: &Case, env: &Env, arch: &ArchProfile) -> Prediction {
-    if let Some(gate) = missing_gate(case, env) {
-        return Prediction { expect: Expect::Skip(gate.reason().into()), rule: "gate", source: String::new() };
+    if let Some(why) = missing_gate(case, env) {
+        return Prediction { expect: Expect::Skip(why), rule: "gate", source: String::new() };
     }
     let input = Input::new(case, env, arch);
     for rule in RULES.iter().filter(|r| r.applies_to(env.release)) {
@@ -56,12 +56,37 @@ pub fn predict(case: &Case, env: &Env, arch: &ArchProfile) -> Prediction {
     }
 }
 
-fn missing_gate(case: &Case, env: &Env) -> Option<Gate> {
-    case.needs.iter().copied().find(|g| match g {
-        Gate::PidSandbox => !env.pid_sandbox,
-        Gate::Cgroup2 => !(env.cgroup2 && env.cap_sys_admin),
-        Gate::CgroupV1 => !env.cgroup_v1,
-    })
+/// The first gate this machine does not meet, as the SKIP reason: the kernel's missing
+/// feature when that is why, else what the run lacks.
+fn missing_gate(case: &Case, env: &Env) -> Option<String> {
+    case.needs.iter().find_map(|&g| gate_reason(g, env))
+}
+
+fn gate_reason(g: Gate, env: &Env) -> Option<String> {
+    let k = &env.kernel;
+    let why = match g {
+        Gate::PidSandbox if env.pid_sandbox => return None,
+        Gate::PidSandbox => match k.pid_ns {
+            Have::No => "needs the suite's PID-namespace sandbox: the kernel has no PID namespaces (CONFIG_PID_NS off, \
+                         no /proc/self/ns/pid)",
+            Have::Unknown => "needs the suite's PID-namespace sandbox, not built: whether the kernel has PID namespaces \
+                              is unknown (/proc/self/ns could not be read)",
+            Have::Yes => g.reason(),
+        },
+        Gate::Cgroup2 if env.cgroup2 && env.cap_sys_admin => return None,
+        Gate::Cgroup2 => match (k.cgroup2_fs, env.cap_sys_admin) {
+            (Have::No, _) => "needs cgroup2: the kernel has no cgroups (CONFIG_CGROUPS off, cgroup2 not in /proc/filesystems)",
+            (_, false) => g.reason(),
+            (Have::Unknown, true) => "needs a writable cgroup2 mount: none found (/proc/filesystems could not be read)",
+            (Have::Yes, true) => "needs a writable cgroup2 mount: none mounted, or it is read-only",
+        },
+        Gate::CgroupV1 if env.cgroup_v1 => return None,
+        Gate::CgroupV1 => match k.cgroups {
+            Have::No => "needs a cgroup v1 hierarchy: the kernel has no cgroups (CONFIG_CGROUPS off)",
+            _ => g.reason(),
+        },
+    };
+    Some(why.into())
 }
 
 #[cfg(test)]

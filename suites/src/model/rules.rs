@@ -5,11 +5,24 @@
 //! kernel/cgroup/cgroup.c (cgroup_css_set_fork), include/linux/uaccess.h
 //! (copy_struct_from_user), read for 5.3 … 7.x; shared/notes/clone3-ground-truth.md holds
 //! the line-by-line checks against Debian's 6.1 and 6.12 trees.
+//!
+//! Kernel configuration (read in Debian 6.12.117: every `#ifdef` on clone3's path in
+//! kernel/fork.c, kernel/nsproxy.c, and the headers of the functions they call). What a
+//! missing option changes is modelled from [`crate::Features`]: the namespace stubs
+//! (below, in create_new_namespaces' order), create_user_ns, cgroup_can_fork, and Debian's
+//! userns sysctl. What does not depend on the configuration, checked: CLONE_NEWNS
+//! (copy_mnt_ns is always built); CLONE_PIDFD (fs/pidfs.o is obj-y); CLONE_SETTLS (arch
+//! code only); CLONE_SYSVSEM without SYSVIPC (copy_semundo's stub in include/linux/sem.h
+//! returns 0, and copy_namespaces' NEWIPC|SYSVSEM check has no #ifdef); set_tid's
+//! capability (checkpoint_restore_ns_capable, include/linux/capability.h, asks for
+//! CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN whatever CONFIG_CHECKPOINT_RESTORE is); the
+//! flag and size checks of copy_clone_args_from_user and clone3_args_valid (no #ifdef:
+//! CLONE_INTO_CGROUP is a known flag without CGROUPS too).
 
 use super::input::{Field, Input, TidAt, SANDBOX_OWN_PIDS};
 use crate::case::{CgroupArg, Ptr, Tid, Tls};
 use crate::flags::*;
-use crate::{Errno, Release};
+use crate::{Errno, Have, Release};
 use clone3_arches::TlsRule;
 
 /// What a rule concludes when it fires.
@@ -304,8 +317,10 @@ pub static RULES: &[Rule] = &[
         function: "copy_process (kernel/fork.c, Debian patch add-sysctl-to-disallow-unprivileged-CLONE_NEWUSER)",
         since: None,
         until: None,
-        source: "NEWUSER without CAP_SYS_ADMIN while kernel.unprivileged_userns_clone = 0 (Debian kernels only)",
-        check: |i| when(i.has(NEWUSER) && !i.env.unprivileged_userns && !i.caller_admin(), EPERM),
+        source: "NEWUSER without CAP_SYS_ADMIN while kernel.unprivileged_userns_clone = 0 (Debian kernels only); \
+                 without CONFIG_USER_NS the patched fork.c defines unprivileged_userns_clone as 0, so every caller \
+                 without CAP_SYS_ADMIN gets EPERM here, before create_user_ns's EINVAL (Debian 6.12.117 kernel/fork.c)",
+        check: debian_userns_sysctl,
     },
     Rule {
         id: "copy_process.thread_without_sighand",
@@ -382,6 +397,33 @@ pub static RULES: &[Rule] = &[
         check: |i| when(i.has(PIDFD_AUTOKILL) && !i.has(NNP) && !i.caller_admin(), EPERM),
     },
     Rule {
+        id: "copy_creds.no_user_ns",
+        function: "create_user_ns (include/linux/user_namespace.h, the !CONFIG_USER_NS stub) from copy_creds (kernel/cred.c)",
+        since: None,
+        until: None,
+        source: "without CONFIG_USER_NS create_user_ns returns -EINVAL; copy_creds calls it for CLONE_NEWUSER after \
+                 copy_process's flag checks and before copy_namespaces (so an unprivileged NEWUSER|NEWPID is EINVAL, \
+                 not EPERM); checked in Debian 6.12.117",
+        check: |i| if i.has(NEWUSER) { missing(i.env.kernel.user_ns, "CONFIG_USER_NS") } else { None },
+    },
+    Rule {
+        id: "create_user_ns.max_user_namespaces",
+        function: "create_user_ns → inc_user_namespaces → inc_ucount (kernel/user_namespace.c, kernel/ucount.c)",
+        since: None,
+        until: None,
+        source: "user.max_user_namespaces = 0 in the caller's user namespace: inc_ucount finds no room, ENOSPC \
+                 (before the chroot and uid-mapping EPERMs; any caller, root included; checked in Debian 6.12.117)",
+        check: |i| {
+            if !i.has(NEWUSER) {
+                return None;
+            }
+            match i.env.kernel.max_user_namespaces {
+                Some(n) => when(n == 0, ENOSPC),
+                None => Some(Fire::Unpredictable("user.max_user_namespaces could not be read")),
+            }
+        },
+    },
+    Rule {
         id: "copy_namespaces.needs_cap_sys_admin",
         function: "copy_namespaces (kernel/nsproxy.c)",
         since: None,
@@ -397,6 +439,51 @@ pub static RULES: &[Rule] = &[
         until: None,
         source: "CLONE_NEWIPC | CLONE_SYSVSEM together",
         check: |i| when(i.has(NEWIPC) && i.has(SYSVSEM), EINVAL),
+    },
+    // create_new_namespaces (kernel/nsproxy.c) calls copy_mnt_ns (always built), copy_utsname,
+    // copy_ipcs, copy_pid_ns, copy_cgroup_ns, copy_net_ns, copy_time_ns in this order; the
+    // first failure decides. Each !CONFIG stub returns -EINVAL for its flag, except
+    // copy_cgroup_ns, whose !CONFIG_CGROUPS stub (include/linux/cgroup.h) returns the old
+    // namespace: CLONE_NEWCGROUP without cgroups succeeds and shares the caller's (none).
+    Rule {
+        id: "create_new_namespaces.no_uts_ns",
+        function: "copy_utsname (include/linux/utsname.h, the !CONFIG_UTS_NS stub)",
+        since: None,
+        until: None,
+        source: "CLONE_NEWUTS without CONFIG_UTS_NS: -EINVAL, after copy_namespaces' EPERM and NEWIPC|SYSVSEM checks",
+        check: |i| ns_stub(i, NEWUTS, i.env.kernel.uts_ns, "CONFIG_UTS_NS"),
+    },
+    Rule {
+        id: "create_new_namespaces.no_ipc_ns",
+        function: "copy_ipcs (include/linux/ipc_namespace.h, the !CONFIG_IPC_NS stub)",
+        since: None,
+        until: None,
+        source: "CLONE_NEWIPC without CONFIG_IPC_NS (which needs SYSVIPC or POSIX_MQUEUE): -EINVAL",
+        check: |i| ns_stub(i, NEWIPC, i.env.kernel.ipc_ns, "CONFIG_IPC_NS"),
+    },
+    Rule {
+        id: "create_new_namespaces.no_pid_ns",
+        function: "copy_pid_ns (include/linux/pid_namespace.h, the !CONFIG_PID_NS stub)",
+        since: None,
+        until: None,
+        source: "CLONE_NEWPID without CONFIG_PID_NS: -EINVAL",
+        check: |i| ns_stub(i, NEWPID, i.env.kernel.pid_ns, "CONFIG_PID_NS"),
+    },
+    Rule {
+        id: "create_new_namespaces.no_net_ns",
+        function: "copy_net_ns (include/net/net_namespace.h, the !CONFIG_NET_NS stub)",
+        since: None,
+        until: None,
+        source: "CLONE_NEWNET without CONFIG_NET_NS: -EINVAL (called after copy_cgroup_ns)",
+        check: |i| ns_stub(i, NEWNET, i.env.kernel.net_ns, "CONFIG_NET_NS"),
+    },
+    Rule {
+        id: "create_new_namespaces.no_time_ns",
+        function: "copy_time_ns (include/linux/time_namespace.h, the !CONFIG_TIME_NS stub)",
+        since: None,
+        until: None,
+        source: "CLONE_NEWTIME without CONFIG_TIME_NS: -EINVAL (the last namespace copied)",
+        check: |i| ns_stub(i, NEWTIME, i.env.kernel.time_ns, "CONFIG_TIME_NS"),
     },
     Rule {
         id: "copy_thread.settls",
@@ -450,10 +537,16 @@ pub static RULES: &[Rule] = &[
         since: v(5, 7, 0),
         until: None,
         source: "the cgroup fd is closed, not a directory on cgroupfs, or a cgroup v1 directory: EBADF \
-                 (cgroup 0 is fd 0, which the runner keeps on /dev/null or the console)",
+                 (cgroup 0 is fd 0, which the runner keeps on /dev/null or the console). Without CONFIG_CGROUPS \
+                 cgroup_can_fork is a stub returning 0 (include/linux/cgroup.h): the flag is accepted, the fd never read",
         check: |i| {
             if !i.has(INTO_CGROUP) {
                 return None;
+            }
+            match i.env.kernel.cgroups {
+                Have::Yes => {}
+                Have::No => return None,
+                Have::Unknown => return Some(Fire::Unpredictable(unknown_reason("CONFIG_CGROUPS"))),
             }
             match i.case.cgroup {
                 CgroupArg::ClosedFd | CgroupArg::NotCgroup | CgroupArg::V1Dir | CgroupArg::None => err(EBADF),
@@ -465,6 +558,53 @@ pub static RULES: &[Rule] = &[
         },
     },
 ];
+
+/// A feature the kernel may lack: `No` is the stub's EINVAL; `Unknown` cannot be predicted.
+fn missing(have: Have, option: &'static str) -> Option<Fire> {
+    match have {
+        Have::Yes => None,
+        Have::No => err(EINVAL),
+        Have::Unknown => Some(Fire::Unpredictable(unknown_reason(option))),
+    }
+}
+
+fn ns_stub(i: &Input, flag: u64, have: Have, option: &'static str) -> Option<Fire> {
+    if i.has(flag) { missing(have, option) } else { None }
+}
+
+/// "not looked at" reasons, one per option (Fire carries a static string).
+fn unknown_reason(option: &'static str) -> &'static str {
+    match option {
+        "CONFIG_UTS_NS" => "whether the kernel has CONFIG_UTS_NS is unknown (/proc/self/ns could not be read)",
+        "CONFIG_IPC_NS" => "whether the kernel has CONFIG_IPC_NS is unknown (/proc/self/ns could not be read)",
+        "CONFIG_PID_NS" => "whether the kernel has CONFIG_PID_NS is unknown (/proc/self/ns could not be read)",
+        "CONFIG_NET_NS" => "whether the kernel has CONFIG_NET_NS is unknown (/proc/self/ns could not be read)",
+        "CONFIG_TIME_NS" => "whether the kernel has CONFIG_TIME_NS is unknown (/proc/self/ns could not be read)",
+        "CONFIG_USER_NS" => "whether the kernel has CONFIG_USER_NS is unknown (/proc/self/ns could not be read)",
+        "CONFIG_CGROUPS" => "whether the kernel has CONFIG_CGROUPS is unknown (/proc/self/ns could not be read)",
+        _ => "a kernel option could not be read",
+    }
+}
+
+/// Debian's patch (add-sysctl-to-disallow-unprivileged-CLONE_NEWUSER-by-default), in
+/// copy_process after the NEWNS|FS and NEWUSER|FS checks: NEWUSER without CAP_SYS_ADMIN
+/// (capable(), the initial user namespace) fails while unprivileged_userns_clone is 0.
+fn debian_userns_sysctl(i: &Input) -> Option<Fire> {
+    if !i.has(NEWUSER) || i.caller_admin() {
+        return None;
+    }
+    let k = &i.env.kernel;
+    match (k.debian_userns_patch, k.user_ns) {
+        (Have::No, _) => None,
+        (Have::Yes, Have::Yes) => when(!i.env.unprivileged_userns, EPERM),
+        (Have::Yes, Have::No) => err(EPERM),
+        (Have::Yes, Have::Unknown) => Some(Fire::Unpredictable(unknown_reason("CONFIG_USER_NS"))),
+        (Have::Unknown, _) => Some(Fire::Unpredictable(
+            "whether the kernel carries Debian's unprivileged_userns_clone patch is unknown (without CONFIG_USER_NS it \
+             leaves no trace; state it with clone3abi.debian_patches=0/1 on the kernel command line)",
+        )),
+    }
+}
 
 /// alloc_pid's set_tid loop (kernel/pid.c, 5.5 … 6.19). Checks interleave with the
 /// allocation level by level, innermost first, so the first failing level decides.

@@ -208,3 +208,205 @@ fn clear_sighand_dropped_on_old_native_32_bit_kernels() {
     assert_eq!(handlers(ArchProfile::I386_COMPAT, (6, 1, 100)), Some(true));
     assert_eq!(handlers(ArchProfile::I386_NATIVE, (6, 18, 0)), Some(true));
 }
+
+// Kernels built without an option: each stub read in Debian's 6.12.117 tree
+// (include/linux/{utsname,ipc_namespace,pid_namespace,time_namespace,user_namespace,
+// cgroup}.h, include/net/net_namespace.h), called in create_new_namespaces' order.
+
+use crate::{Features, Have};
+
+/// Root on a kernel without `off`'s options: no PID sandbox unless PID_NS is there.
+fn root_without(off: impl FnOnce(&mut Features)) -> Env {
+    let mut k = Features::ALL;
+    off(&mut k);
+    let base = Env::sandboxed_root(Release::new(6, 12, 117), &ArchProfile::X86_64);
+    if k.pid_ns == Have::Yes {
+        Env { kernel: k, ..base }
+    } else {
+        Env { kernel: k, pid_sandbox: false, pid_level: 0, ..base }
+    }
+}
+
+fn run(env: &Env, c: &Case) -> (Expect, &'static str) {
+    let p = predict(c, env, &ArchProfile::X86_64);
+    (p.expect, p.rule)
+}
+
+fn flags_by(flags: u64, caller: crate::Caller) -> Case {
+    case(|c| (c.flags, c.caller) = (flags, caller))
+}
+
+use crate::Caller::{NoCaps, Worker};
+
+#[test]
+fn newtime_without_time_ns() {
+    let env = root_without(|k| k.time_ns = Have::No);
+    assert_eq!(run(&env, &flags_by(NEWTIME, Worker)), (errno(Errno::EINVAL), "create_new_namespaces.no_time_ns"));
+    // copy_namespaces' capability check comes first.
+    assert_eq!(run(&env, &flags_by(NEWTIME, NoCaps)), (errno(Errno::EPERM), "copy_namespaces.needs_cap_sys_admin"));
+    // Under a new user namespace the caller is capable, and the stub answers.
+    assert_eq!(run(&env, &flags_by(NEWUSER | NEWTIME, NoCaps)).0, errno(Errno::EINVAL));
+    // Before 6.3 clone3 refused NEWTIME as a CSIGNAL bit, whatever the config.
+    let old = Env { release: Release::new(6, 2, 0), ..env };
+    assert_eq!(run(&old, &flags_by(NEWTIME, Worker)).1, "args_valid.csignal_or_detached");
+}
+
+#[test]
+fn newuser_without_user_ns() {
+    // A stock kernel (no Debian patch): create_user_ns' stub, for every caller, before
+    // copy_namespaces' EPERM.
+    let stock = root_without(|k| (k.user_ns, k.debian_userns_patch) = (Have::No, Have::No));
+    assert_eq!(run(&stock, &flags_by(NEWUSER, Worker)), (errno(Errno::EINVAL), "copy_creds.no_user_ns"));
+    assert_eq!(run(&stock, &flags_by(NEWUSER, NoCaps)), (errno(Errno::EINVAL), "copy_creds.no_user_ns"));
+    assert_eq!(run(&stock, &flags_by(NEWUSER | NEWPID, NoCaps)).1, "copy_creds.no_user_ns");
+    // The flag checks before copy_creds still come first.
+    assert_eq!(run(&stock, &flags_by(NEWUSER | FS, Worker)).1, "copy_process.newuser_with_fs");
+    // Debian's patched fork.c reads unprivileged_userns_clone as 0 without USER_NS.
+    let debian = root_without(|k| k.user_ns = Have::No);
+    assert_eq!(run(&debian, &flags_by(NEWUSER, NoCaps)), (errno(Errno::EPERM), "copy_process.debian_userns_sysctl"));
+    assert_eq!(run(&debian, &flags_by(NEWUSER, Worker)), (errno(Errno::EINVAL), "copy_creds.no_user_ns"));
+    // Not knowing whether the patch is there: only the callers it would stop are skipped.
+    let unknown = root_without(|k| (k.user_ns, k.debian_userns_patch) = (Have::No, Have::Unknown));
+    assert!(matches!(run(&unknown, &flags_by(NEWUSER, NoCaps)).0, Expect::Skip(_)));
+    assert_eq!(run(&unknown, &flags_by(NEWUSER, Worker)).0, errno(Errno::EINVAL));
+}
+
+#[test]
+fn newpid_without_pid_ns_and_the_sandbox_it_cannot_build() {
+    let env = root_without(|k| k.pid_ns = Have::No);
+    assert_eq!(run(&env, &flags_by(NEWPID, Worker)), (errno(Errno::EINVAL), "create_new_namespaces.no_pid_ns"));
+    assert_eq!(run(&env, &flags_by(NEWPID, NoCaps)).0, errno(Errno::EPERM));
+    // NEWUSER|NEWPID unprivileged: the user namespace is made, then copy_pid_ns refuses.
+    assert_eq!(run(&env, &flags_by(NEWUSER | NEWPID, NoCaps)), (errno(Errno::EINVAL), "create_new_namespaces.no_pid_ns"));
+    // set_tid with NEWPID never reaches alloc_pid.
+    let c = case(|c| (c.flags, c.set_tid) = (NEWPID, SetTid::new(Ptr::Valid, 1, &[Tid::Value(1)])));
+    assert_eq!(run(&env, &c).1, "create_new_namespaces.no_pid_ns");
+    // A case that needs the sandbox says why it cannot have it.
+    let sandboxed = case(|c| c.needs = &[crate::Gate::PidSandbox]);
+    match run(&env, &sandboxed).0 {
+        Expect::Skip(why) => assert!(why.contains("CONFIG_PID_NS"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn cgroups_off_newcgroup_and_into_cgroup_succeed() {
+    let env = root_without(|k| (k.cgroups, k.cgroup2_fs) = (Have::No, Have::No));
+    let env = Env { cgroup2: false, cgroup_v1: false, ..env };
+    // copy_cgroup_ns' !CONFIG_CGROUPS stub returns the old namespace: no error.
+    assert!(is_ok(&run(&env, &flags_by(NEWCGROUP, Worker)).0));
+    assert_eq!(run(&env, &flags_by(NEWCGROUP, NoCaps)).0, errno(Errno::EPERM));
+    // cgroup_can_fork's stub returns 0: the fd is never looked at.
+    let closed = case(|c| (c.flags, c.cgroup) = (INTO_CGROUP, CgroupArg::ClosedFd));
+    assert!(is_ok(&run(&env, &closed).0));
+    // copy_clone_args_from_user's check is not config-dependent.
+    let big = case(|c| (c.flags, c.cgroup) = (INTO_CGROUP, CgroupArg::Raw(1 << 32)));
+    assert_eq!(run(&env, &big).0, errno(Errno::EINVAL));
+    let target = case(|c| (c.flags, c.cgroup, c.needs) = (INTO_CGROUP, CgroupArg::Target, &[crate::Gate::Cgroup2]));
+    match run(&env, &target).0 {
+        Expect::Skip(why) => assert!(why.contains("CONFIG_CGROUPS"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    // With cgroups but an unusable mount the reason says that instead.
+    let ro = Env { cgroup2: false, ..Env::sandboxed_root(Release::new(6, 12, 0), &ArchProfile::X86_64) };
+    match run(&ro, &target).0 {
+        Expect::Skip(why) => assert!(why.contains("read-only"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn net_ipc_uts_without_their_namespaces() {
+    let env = root_without(|k| (k.net_ns, k.ipc_ns, k.uts_ns) = (Have::No, Have::No, Have::No));
+    assert_eq!(run(&env, &flags_by(NEWNET, Worker)), (errno(Errno::EINVAL), "create_new_namespaces.no_net_ns"));
+    assert_eq!(run(&env, &flags_by(NEWIPC, Worker)), (errno(Errno::EINVAL), "create_new_namespaces.no_ipc_ns"));
+    assert_eq!(run(&env, &flags_by(NEWUTS, Worker)), (errno(Errno::EINVAL), "create_new_namespaces.no_uts_ns"));
+    // NEWIPC|SYSVSEM is refused before any namespace is copied.
+    assert_eq!(run(&env, &flags_by(NEWIPC | SYSVSEM, Worker)).1, "copy_namespaces.newipc_with_sysvsem");
+    assert_eq!(run(&env, &flags_by(NEWNET, NoCaps)).0, errno(Errno::EPERM));
+    // NEWNS needs nothing (copy_mnt_ns is always built).
+    assert!(is_ok(&run(&env, &flags_by(NEWNS, Worker)).0));
+    // Order: uts before ipc before pid before net before time.
+    let all_off = root_without(|k| (k.uts_ns, k.ipc_ns, k.pid_ns, k.net_ns, k.time_ns) = (Have::No, Have::No, Have::No, Have::No, Have::No));
+    assert_eq!(run(&all_off, &flags_by(NEWNET | NEWTIME | NEWPID, Worker)).1, "create_new_namespaces.no_pid_ns");
+    assert_eq!(run(&all_off, &flags_by(NEWNET | NEWTIME | NEWUTS, Worker)).1, "create_new_namespaces.no_uts_ns");
+    assert_eq!(run(&all_off, &flags_by(NEWNET | NEWTIME, Worker)).1, "create_new_namespaces.no_net_ns");
+}
+
+#[test]
+fn max_user_namespaces_zero_is_enospc() {
+    let env = root_without(|k| k.max_user_namespaces = Some(0));
+    assert_eq!(run(&env, &flags_by(NEWUSER, Worker)), (errno(Errno::ENOSPC), "create_user_ns.max_user_namespaces"));
+    assert_eq!(run(&env, &flags_by(NEWUSER | NEWPID, NoCaps)).0, errno(Errno::ENOSPC));
+    // Debian's sysctl comes first for the unprivileged.
+    let debian_off = Env { unprivileged_userns: false, ..env.clone() };
+    assert_eq!(run(&debian_off, &flags_by(NEWUSER, NoCaps)).0, errno(Errno::EPERM));
+    // Without USER_NS the stub answers before any count.
+    let stubbed = root_without(|k| (k.max_user_namespaces, k.user_ns, k.debian_userns_patch) = (Some(0), Have::No, Have::No));
+    assert_eq!(run(&stubbed, &flags_by(NEWUSER, Worker)).0, errno(Errno::EINVAL));
+    let unread = root_without(|k| k.max_user_namespaces = None);
+    assert!(matches!(run(&unread, &flags_by(NEWUSER, Worker)).0, Expect::Skip(_)));
+    assert!(is_ok(&run(&unread, &flags_by(NEWPID, Worker)).0));
+}
+
+#[test]
+fn unknown_features_skip_only_what_depends_on_them() {
+    let env = root_without(|k| {
+        (k.uts_ns, k.ipc_ns, k.pid_ns, k.net_ns, k.cgroups, k.time_ns, k.user_ns) =
+            (Have::Unknown, Have::Unknown, Have::Unknown, Have::Unknown, Have::Unknown, Have::Unknown, Have::Unknown)
+    });
+    match run(&env, &flags_by(NEWTIME, Worker)).0 {
+        Expect::Skip(why) => assert!(why.contains("CONFIG_TIME_NS") && why.contains("could not be read"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    // An earlier rule still decides.
+    assert_eq!(run(&env, &flags_by(NEWTIME, NoCaps)).0, errno(Errno::EPERM));
+    assert_eq!(run(&env, &flags_by(NEWNS | FS | NEWUSER, Worker)).0, errno(Errno::EINVAL));
+    assert!(is_ok(&run(&env, &flags_by(0, Worker)).0));
+    let closed = case(|c| (c.flags, c.cgroup) = (INTO_CGROUP, CgroupArg::ClosedFd));
+    assert!(matches!(run(&env, &closed).0, Expect::Skip(_)));
+}
+
+/// The end-to-end kernel: 6.12 with PID_NS, USER_NS, TIME_NS and CGROUPS off, as root in
+/// a guest (no sandbox, no cgroup mount), built from Debian's tree (the patch is there).
+#[test]
+fn table_on_a_kernel_without_pid_user_time_ns_and_cgroups() {
+    let env = root_without(|k| {
+        (k.pid_ns, k.user_ns, k.time_ns, k.cgroups, k.cgroup2_fs) = (Have::No, Have::No, Have::No, Have::No, Have::No)
+    });
+    let env = Env { cgroup2: false, cgroup_v1: false, ..env };
+    let by_id = |id: &str| {
+        let c = crate::tables::all().into_iter().find(|c| c.id == id).unwrap_or_else(|| panic!("no case {id}"));
+        predict(&c, &env, &ArchProfile::X86_64).expect
+    };
+    assert_eq!(by_id("ns.no_caps_newuser"), errno(Errno::EPERM));
+    assert_eq!(by_id("ns.no_caps_newtime"), errno(Errno::EPERM));
+    assert_eq!(by_id("combo.newuser_newpid"), errno(Errno::EINVAL));
+    assert_eq!(by_id("cgroup.closed_fd"), Expect::Ok(ChildView { fate: Some(Fate::Reported), exit_signal_seen: Some(true), ..Default::default() }));
+    assert!(matches!(by_id("cgroup.target"), Expect::Skip(_)));
+    for c in crate::tables::all() {
+        let p = predict(&c, &env, &ArchProfile::X86_64);
+        if let Expect::Skip(why) = &p.expect {
+            assert!(!why.is_empty(), "{}", c.id);
+        }
+    }
+}
+
+#[test]
+fn env_records_without_kernel_features_still_parse() {
+    let env = Env::sandboxed_root(Release::new(6, 12, 0), &ArchProfile::X86_64);
+    let mut v = serde_json::to_value(&env).unwrap();
+    v.as_object_mut().unwrap().remove("kernel");
+    let old: Env = serde_json::from_value(v).unwrap();
+    assert_eq!(old, env);
+    assert_eq!(old.kernel, Features::ALL);
+    // Fields added to Features later default to present, too.
+    let mut v = serde_json::to_value(&env).unwrap();
+    v["kernel"].as_object_mut().unwrap().remove("time_ns");
+    v["kernel"]["pid_ns"] = serde_json::json!("no");
+    let partial: Env = serde_json::from_value(v).unwrap();
+    assert_eq!((partial.kernel.pid_ns, partial.kernel.time_ns), (Have::No, Have::Yes));
+    let back: Env = serde_json::from_str(&serde_json::to_string(&partial).unwrap()).unwrap();
+    assert_eq!(back, partial);
+}
+
