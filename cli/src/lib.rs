@@ -11,6 +11,7 @@ mod agent;
 mod bench;
 mod console;
 pub mod fuzz;
+mod oracle;
 mod pipeline;
 mod probe;
 mod qemu;
@@ -44,6 +45,10 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// The model's predicted table for a release and arch, no kernel needed.
+    Model(oracle::ModelArgs),
+    /// Which rules decide one case, in kernel order, with their sources.
+    Explain(oracle::ExplainArgs),
     /// Measure the suite's per-case cost against a raw clone3+exit+wait loop.
     Bench(bench::BenchArgs),
     /// Boot each architecture's kernel under QEMU with the agent as /init and run the cases.
@@ -72,6 +77,8 @@ pub fn main() -> ExitCode {
     match std::panic::catch_unwind(move || match cli.command {
         Command::Run(args) => run::run(args),
         Command::List { filter } => run::list(filter.as_deref()),
+        Command::Model(args) => oracle::model(args),
+        Command::Explain(args) => oracle::explain_case(args),
         Command::Bench(args) => bench::bench(args),
         Command::Qemu(args) => qemu::qemu(args),
         Command::Fuzz(args) => fuzz::fuzz(args),

@@ -40,20 +40,36 @@ pub fn predict(case: &Case, env: &Env, arch: &ArchProfile) -> Prediction {
         return Prediction { expect: Expect::Skip(why), rule: "gate", source: String::new() };
     }
     let input = Input::new(case, env, arch);
-    for rule in RULES.iter().filter(|r| r.applies_to(env.release)) {
-        if let Some(fire) = (rule.check)(&input) {
+    let fired = RULES.iter().filter(|r| r.applies_to(env.release)).find_map(|r| (r.check)(&input).map(|f| (r, f)));
+    match fired {
+        Some((rule, fire)) => {
             let expect = match fire {
                 rules::Fire::Errno(e) => Expect::Err(e),
                 rules::Fire::Unpredictable(why) => Expect::Skip(format!("model cannot predict: {why}")),
             };
-            return Prediction { expect, rule: rule.id, source: rule.source_line() };
+            Prediction { expect, rule: rule.id, source: rule.source_line() }
         }
+        None => Prediction {
+            expect: Expect::Ok(success::view(&input)),
+            rule: "success",
+            source: "kernel_clone/copy_process succeed; observations per model::success".into(),
+        },
     }
-    Prediction {
-        expect: Expect::Ok(success::view(&input)),
-        rule: "success",
-        source: "kernel_clone/copy_process succeed; observations per model::success".into(),
-    }
+}
+
+/// One rule's answer for a case, for `clone3-abi explain`.
+pub struct Step {
+    pub rule: &'static Rule,
+    /// The rule is in force in this release.
+    pub in_force: bool,
+    pub fires: Option<rules::Fire>,
+}
+
+/// Every rule in kernel order with what it says about `case` on this machine; the first
+/// in-force rule that fires is the prediction (see [`predict`]).
+pub fn explain(case: &Case, env: &Env, arch: &ArchProfile) -> Vec<Step> {
+    let input = Input::new(case, env, arch);
+    RULES.iter().map(|rule| Step { rule, in_force: rule.applies_to(env.release), fires: (rule.check)(&input) }).collect()
 }
 
 /// The first gate this machine does not meet, as the SKIP reason: the kernel's missing
