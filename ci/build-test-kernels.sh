@@ -20,8 +20,8 @@ for pkg in linux-source-6.12 bc flex bison libelf-dev libssl-dev build-essential
 done
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${need[@]}" >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}" >/dev/null
 fi
 version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 tarball=/usr/src/linux-source-6.12.tar.xz
@@ -57,16 +57,19 @@ for name in "${names[@]}"; do
     done
     "$src/scripts/config" --file "$build/.config" "${args[@]}"
     make -s -C "$src" O="$build" olddefconfig >/dev/null
+    declare -A want=()  # the last +X/-X of an option wins
+    for o in "${opts[@]}"; do want["CONFIG_${o#?}"]="${o:0:1}"; done
     bad=()  # every option must have taken: a silent drop would test another kernel
-    for o in "${opts[@]}"; do
-      sym="CONFIG_${o#?}"
-      case "$o" in
-        +*) grep -q "^$sym=y" "$build/.config" || bad+=("$sym did not stay on") ;;
-        -*) ! grep -q "^$sym=y" "$build/.config" || bad+=("$sym did not go off") ;;
-      esac
+    for sym in "${!want[@]}"; do
+      if [ "${want[$sym]}" = + ]; then
+        grep -q "^$sym=y" "$build/.config" || bad+=("$sym did not stay on")
+      else
+        ! grep -q "^$sym=y" "$build/.config" || bad+=("$sym did not go off")
+      fi
     done
+    unset want
     if [ ${#bad[@]} -gt 0 ]; then
-      printf 'build-test-kernels: %s: %s\n' "$name" "${bad[@]}" >&2
+      printf 'build-test-kernels: %s: %s\n' "$name" "${bad[*]}" >&2
       exit 1
     fi
     make -s -C "$src" O="$build" -j"$(nproc)" bzImage >"$build/make.log" 2>&1 || {

@@ -40,9 +40,9 @@ if ((${#missing[@]})); then
         sudo=(sudo)
     fi
     echo "setup-cross: apt-get install ${missing[*]}"
-    out=$("${sudo[@]}" apt-get update -q 2>&1) || die "apt-get update failed:
+    out=$("${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 update -q 2>&1) || die "apt-get update failed:
 $out"
-    out=$(DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends \
+    out=$(DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
         "${missing[@]}" 2>&1) || die "could not install ${missing[*]}:
 $out"
 fi

@@ -24,9 +24,9 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+apt-get -o DPkg::Lock::Timeout=600 update -qq
 mapfile -t uniq < <(printf '%s\n' "${need[@]}" | sort -u)
-apt-get install -y -qq -t bookworm-backports "${uniq[@]}" >/dev/null || {
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq -t bookworm-backports "${uniq[@]}" >/dev/null || {
   echo "setup-qemu: cannot install ${uniq[*]} from bookworm-backports" >&2
   exit 1
 }

@@ -81,8 +81,11 @@ fn power_off() -> ! {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     rustix::fs::sync();
-    let _ = rustix::system::reboot(rustix::system::RebootCommand::PowerOff);
-    // Should the power-off fail, exiting PID 1 panics the kernel: with panic=-1 and
-    // -no-reboot QEMU still ends, and the end marker is already out.
+    // A restart, not a power-off: QEMU runs with -no-reboot, so a reset ends it, and every
+    // kernel can reset, while a kernel without a power-off driver (tinyconfig: no ACPI)
+    // turns POWER_OFF into a halt and QEMU runs on until the watchdog.
+    let _ = rustix::system::reboot(rustix::system::RebootCommand::Restart);
+    // Should that fail, exiting PID 1 panics the kernel: with panic=-1 and -no-reboot QEMU
+    // still ends, and the end marker is already out.
     std::process::exit(0)
 }

@@ -126,3 +126,11 @@ fn default_snapshot_dir() -> PathBuf {
     let here = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
     std::fs::canonicalize(here).unwrap_or_else(|_| PathBuf::from("snapshots"))
 }
+
+/// Unit tests that start a sandbox take this: a fork copies every fd of the test process,
+/// so a sandbox started by a concurrent test would hold this one's result pipe open.
+#[cfg(test)]
+pub(crate) fn one_sandbox_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -265,8 +265,13 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
                 let c = Counts::of(results);
                 totals = totals.add(c);
                 if args.fuzz.is_some() {
-                    let n = crate::fuzz::report_findings(&args.findings.join(&g.recipe.name), 0, inputs, results);
-                    eprintln!("clone3-abi: {}: {} fuzz inputs, {n} findings (no snapshot in fuzz mode)", g.recipe.name, results.len());
+                    match crate::fuzz::report_findings(&args.findings.join(&g.recipe.name), 0, inputs, results) {
+                        Ok(n) => eprintln!("clone3-abi: {}: {} fuzz inputs, {n} findings (no snapshot in fuzz mode)", g.recipe.name, results.len()),
+                        Err(e) => {
+                            eprintln!("clone3-abi: {}: cannot test: a finding could not be written: {e}", g.recipe.name);
+                            code = crate::worse(code, CANNOT_TEST);
+                        }
+                    }
                     code = crate::worse(code, c.code());
                     continue;
                 }

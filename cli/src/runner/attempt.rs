@@ -113,6 +113,12 @@ fn prepare_set_tid(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resourc
         if t == Tid::Freed {
             use_and_reap(v, &mut res.arena).map_err(|e| format!("could not use pid {v} first: {e}"))?;
         }
+        // The model promises these free at the worker's own level; never hand the kernel
+        // one an earlier case's child still holds (that EEXIST would be ours, not the kernel's).
+        let ours_level = index == usize::from(newpid);
+        if matches!(t, Tid::Free | Tid::Freed) && ours_level && env.pid_sandbox && held(v) {
+            return Err(format!("pid {v}, which the model takes as free, is still held by an earlier case's process"));
+        }
         tids.push(v);
     }
     Ok(tids)
@@ -290,6 +296,13 @@ fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut
             // The thread may still be on the stack: never hand it to another child.
             let _ = res.arena.replace_stack();
         }
+        if case.set_tid.size > 0 {
+            // A pid the model chose: the next case may choose it again, so it must be
+            // free before this case ends (a thread is released a moment after its
+            // CLEARTID wake, a CLONE_PARENT child when init reaps it; under load, many
+            // cases later — seen as EEXIST findings of the fuzzer).
+            wait_released(ret, thread, Instant::now() + res.timeout);
+        }
     }
     view.fate = fate;
     if o.caller_sigchld {
@@ -421,6 +434,34 @@ fn kill(pid: i32, pidfd: Option<&OwnedFd>) {
             libc::kill(pid, libc::SIGKILL);
         },
     }
+}
+
+/// Waits (bounded) until a child someone else reaps (a thread, a CLONE_PARENT child) no
+/// longer holds its pid; returns whether it is gone.
+fn wait_released(pid: i32, thread: bool, deadline: Instant) -> bool {
+    // kill() looks the pid up as a thread-group id, so a thread is asked by tgkill; both
+    // with signal 0 answer ESRCH once the task is unhashed, i.e. its pid is free.
+    while if thread { thread_alive(pid) } else { process_alive(pid) } {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(50));
+    }
+    true
+}
+
+fn process_alive(pid: i32) -> bool {
+    unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() != libc::ESRCH }
+}
+
+fn thread_alive(tid: i32) -> bool {
+    let me = rustix::process::getpid().as_raw_nonzero().get();
+    unsafe { libc::syscall(libc::SYS_tgkill, me, tid, 0) == 0 || *libc::__errno_location() != libc::ESRCH }
+}
+
+/// Some task of ours holds `pid` (a process, or a thread of the worker).
+fn held(pid: i32) -> bool {
+    pid > 0 && (process_alive(pid) || thread_alive(pid))
 }
 
 /// Reaps our child (through its pidfd when the kernel gave one); returns whether that

@@ -557,6 +557,20 @@ pub static RULES: &[Rule] = &[
             }
         },
     },
+    Rule {
+        id: "cgroup_attach_permissions.thread_domain",
+        function: "cgroup_css_set_fork → cgroup_attach_permissions (kernel/cgroup/cgroup.c)",
+        since: v(5, 7, 0),
+        until: None,
+        source: "CLONE_INTO_CGROUP came with ef2c41cf38a7 (\"clone3: allow spawning processes into cgroups\", 5.7); \
+                 cgroup_css_set_fork passes threadgroup = !(flags & CLONE_THREAD), and a thread may only move \
+                 within its own domain: src dom_cgrp != dst dom_cgrp gives EOPNOTSUPP. The runner's target is \
+                 a fresh (domain) cgroup below the caller's, so a thread into it is EOPNOTSUPP (read in 6.1 and 6.12)",
+        check: |i| {
+            let into_target = i.has(INTO_CGROUP) && i.case.cgroup == CgroupArg::Target && i.env.kernel.cgroups == Have::Yes;
+            if into_target && i.has(THREAD) { err(EOPNOTSUPP) } else { None }
+        },
+    },
 ];
 
 /// A feature the kernel may lack: `No` is the stub's EINVAL; `Unknown` cannot be predicted.

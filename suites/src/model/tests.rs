@@ -410,3 +410,20 @@ fn env_records_without_kernel_features_still_parse() {
     assert_eq!(back, partial);
 }
 
+
+/// kernel/cgroup/cgroup.c (6.1, 6.12): cgroup_css_set_fork asks cgroup_attach_permissions
+/// with threadgroup = !(flags & CLONE_THREAD), and a thread cannot leave its domain.
+#[test]
+fn a_thread_into_another_cgroup_domain_is_eopnotsupp() {
+    let thread = case(|c| {
+        (c.flags, c.exit_signal, c.cgroup) = (THREAD | SIGHAND | VM | INTO_CGROUP, 0, CgroupArg::Target);
+        c.stack = Stack::Mapped(64 << 10);
+    });
+    assert_eq!(x86(&thread, (5, 7, 0)), errno(Errno::EOPNOTSUPP));
+    assert_eq!(x86(&thread, (6, 12, 0)), errno(Errno::EOPNOTSUPP));
+    let process = case(|c| {
+        (c.flags, c.cgroup) = (VM | INTO_CGROUP, CgroupArg::Target);
+        c.stack = Stack::Mapped(64 << 10);
+    });
+    assert!(is_ok(&x86(&process, (6, 12, 0))));
+}
