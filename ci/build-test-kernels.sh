@@ -8,9 +8,12 @@
 #         IA32_EMULATION, PVH), without COMPAT_32BIT_TIME: a y2038-clean config
 #   nons  lean without PID_NS, USER_NS, TIME_NS and CGROUPS
 #
-# Prints `name=path` per kernel on stdout. Usage: ci/build-test-kernels.sh [name...]
+# Prints `name=path` per kernel on stdout. Usage: ci/build-test-kernels.sh [--cached] [name...]
+# (--cached: only print those already built; never install or build).
 set -euo pipefail
 cache="${CLONE3_ABI_CACHE:-$HOME/.cache/clone3-abi}"
+cached_only=false
+if [ "${1:-}" = --cached ]; then cached_only=true; shift; fi
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(lean nons)
 
@@ -18,6 +21,10 @@ need=()
 for pkg in linux-source-6.12 bc flex bison libelf-dev libssl-dev build-essential cpio xz-utils; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
+if $cached_only; then
+  need=()
+  dpkg-query -W linux-source-6.12 >/dev/null 2>&1 || exit 0
+fi
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get -o DPkg::Lock::Timeout=600 update -qq
@@ -26,7 +33,7 @@ fi
 version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 tarball=/usr/src/linux-source-6.12.tar.xz
 src="$cache/test-kernels/src-$version"
-if [ ! -f "$src/.unpacked" ]; then
+if ! $cached_only && [ ! -f "$src/.unpacked" ]; then
   rm -rf "$src" && mkdir -p "$src"
   tar -xJf "$tarball" -C "$src" --strip-components=1
   touch "$src/.unpacked"
@@ -45,6 +52,10 @@ for name in "${names[@]}"; do
   declare -n opts="$name"
   key=$(printf '%s\n' "$version" "${opts[@]}" | sha256sum | cut -c1-12)
   out="$cache/test-kernels/$name-$key"
+  if $cached_only; then
+    [ -f "$out/bzImage" ] && echo "$name=$out/bzImage"
+    continue
+  fi
   if [ ! -f "$out/bzImage" ]; then
     # One build tree for all: a second config rebuilds only what its options touch.
     build="$cache/test-kernels/build"
