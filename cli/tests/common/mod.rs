@@ -33,6 +33,16 @@ pub fn cgroup_leftovers() -> Vec<String> {
         .collect()
 }
 
+/// A test that cannot run here says so; in CI, where everything is provisioned and we run
+/// as root, that is a failure rather than a silent pass.
+pub fn cannot_run_here(why: &str) {
+    assert!(std::env::var_os("CI").is_none(), "in CI this test must run: {why}");
+    eprintln!("SKIP: {why}");
+}
+
+pub fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
 
 /// A fresh, empty scratch directory for one test.
 pub fn tmpdir(name: &str) -> std::path::PathBuf {
