@@ -13,9 +13,14 @@ use std::sync::Mutex;
 /// The binary's runs are serialized, as in tests/native.rs.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// `clone-abi run ARGS` under a seccomp filter that answers each `(syscall, action)` pair
+/// `clone3-abi run ARGS` under a seccomp filter that answers each `(syscall, action)` pair
 /// with its action; `None` where this kernel takes no seccomp filters.
 fn run_filtered(rules: &[(libc::c_long, u32)], args: &[&str]) -> Option<Output> {
+    run_filtered_as(rules, &[], args)
+}
+
+/// The same, started through `prefix` (e.g. setpriv to become nobody) if not empty.
+fn run_filtered_as(rules: &[(libc::c_long, u32)], prefix: &[&str], args: &[&str]) -> Option<Output> {
     // Classic BPF: load the syscall number, answer each listed one, allow the rest. The
     // number is compared whatever the audit arch: the binary runs as this test's arch, and
     // clone3 (435) and pidfd_open (434) have the same number on every arch it supports.
@@ -26,8 +31,16 @@ fn run_filtered(rules: &[(libc::c_long, u32)], args: &[&str]) -> Option<Output> 
         prog.push(stmt(libc::BPF_RET | libc::BPF_K, action));
     }
     prog.push(stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_clone3-abi"));
-    cmd.arg("run").args(args);
+    let bin = env!("CARGO_BIN_EXE_clone3-abi");
+    let mut cmd = match prefix.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    cmd.arg("run").args(args).current_dir(std::env::temp_dir());
     // SAFETY: between fork and exec only prctl and seccomp are called, on memory made before.
     unsafe {
         cmd.pre_exec(move || {
@@ -75,4 +88,29 @@ fn clone3_killing_the_process_cannot_test() {
         let want = format!("clone3 is filtered (seccomp?): clone3(NULL, 0) killed the probe process with signal {}", libc::SIGSYS);
         assert!(err.contains(&want), "action {action:#x}:\n{err}");
     }
+}
+
+#[test]
+fn a_failing_pidfd_open_is_not_a_hung_child() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // EMFILE as a full fd table would give it; EPERM as a filter would. The runner then
+    // watches its children with waitid(WNOWAIT) and kill(pid, 0): every case still observes
+    // what the kernel did.
+    for errno in [libc::EMFILE, libc::EPERM] {
+        let Some(out) = run_filtered(&[(libc::SYS_pidfd_open, libc::SECCOMP_RET_ERRNO | errno as u32)], &["--no-snapshot"]) else { return };
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "pidfd_open failing with errno {errno} is no kernel difference:\n{err}");
+        assert!(!err.contains("FAIL") && !err.contains("NOT RUN"), "{err}");
+    }
+    // As a normal user CLONE_PARENT children are the CLI's, which reaps them only at the end:
+    // without a pidfd their zombies must not read as hangs.
+    if !common::is_root() || Command::new("setpriv").arg("--version").output().is_err() {
+        return cannot_run_here("the unprivileged half needs root and setpriv to become nobody");
+    }
+    let nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"];
+    let rules = [(libc::SYS_pidfd_open, libc::SECCOMP_RET_ERRNO | libc::EMFILE as u32)];
+    let Some(out) = run_filtered_as(&rules, &nobody, &["--no-snapshot"]) else { return };
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "as nobody:\n{err}");
+    assert!(err.contains("(not root: privileged cases skipped)") && !err.contains("FAIL"), "{err}");
 }

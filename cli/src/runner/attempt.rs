@@ -98,7 +98,10 @@ pub fn attempt_prepared(case: &Case, env: &Env, res: &mut Resources, set_tid: Ve
     if ret < 0 {
         return Observed::from_errno(-ret as i32);
     }
-    Observed::Ok(collect(case, ret as i32, stack_low, stack_size, res, &o))
+    match collect(case, ret as i32, stack_low, stack_size, res, &o) {
+        Ok(view) => Observed::Ok(view),
+        Err(why) => Observed::NotRun(why),
+    }
 }
 
 /// The set_tid values the kernel will read (the model's own choice of pids), after
@@ -237,7 +240,7 @@ fn write_args(case: &Case, env: &Env, res: &Resources, usize_: u64, set_tid: Vec
 
 /// After a successful clone3: wait (bounded) for the child's report and its end, and
 /// measure every field `Observe` names.
-fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut Resources, o: &Observe) -> ChildView {
+fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut Resources, o: &Observe) -> Result<ChildView, String> {
     let f = case.flags;
     let thread = f & THREAD != 0;
     let ours = !thread && f & PARENT == 0;
@@ -245,32 +248,45 @@ fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut
         .then(|| unsafe { res.arena.word(W_PIDFD).read() })
         .filter(|fd| *fd >= 0)
         .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
-    // Something to poll for the child's end: a thread has none (CLEARTID tells instead).
-    // A CLONE_PARENT child may be dead and reaped by init before we get here: ESRCH.
-    let mut gone = false;
-    let exit_fd = if thread {
-        None
+    // How to learn of the child's end: a thread has none (CLEARTID tells instead).
+    let own_pidfd;
+    let watch = if thread {
+        Watch::Nothing
+    } else if let Some(fd) = &kernel_pidfd {
+        Watch::Pidfd(fd.as_fd())
     } else {
-        match &kernel_pidfd {
-            Some(fd) => fd.try_clone().ok(),
-            None => match rustix::process::pidfd_open(rustix::process::Pid::from_raw(ret).unwrap(), rustix::process::PidfdFlags::empty()) {
-                Ok(fd) => Some(fd),
-                Err(e) => {
-                    gone = e == rustix::io::Errno::SRCH;
-                    None
-                }
-            },
+        match rustix::process::pidfd_open(rustix::process::Pid::from_raw(ret).unwrap(), rustix::process::PidfdFlags::empty()) {
+            Ok(fd) => {
+                own_pidfd = fd;
+                Watch::Pidfd(own_pidfd.as_fd())
+            }
+            // A CLONE_PARENT child may be dead and reaped by init before we get here.
+            Err(rustix::io::Errno::SRCH) => Watch::Gone,
+            // EMFILE, a seccomp filter, a kernel without pidfds: poll instead of guessing.
+            Err(_) if ours => Watch::WaitId(ret),
+            Err(e) => Watch::Signal0(ret, e),
         }
     };
     let deadline = Instant::now() + res.timeout;
-    let (report, exited) = wait_report(res, exit_fd.as_ref(), gone, deadline);
+    let (report, exited) = wait_report(res, &watch, deadline);
+    if let (Watch::Signal0(_, e), None, false) = (&watch, &report, exited) {
+        // Without a pidfd a zombie someone else has not reaped yet looks alive.
+        unsafe { libc::kill(ret, libc::SIGKILL) };
+        if f & VM != 0 {
+            // It may still be on the stack: never hand that to another child.
+            let _ = res.arena.replace_stack();
+        }
+        return Err(format!(
+            "pidfd_open failed ({e}) and the CLONE_PARENT child neither reported nor went away: a hang and a death look alike"
+        ));
+    }
     let cleartid_woke = if o.cleartid { Some(wait_cleared(res.arena.word(W_CHILD_TID), deadline)) } else { None };
     let mut view = ChildView::default();
     let pidfd_ok = kernel_pidfd.as_ref().map(|fd| if ours { signal_zero(fd) } else { names_a_pid(fd) });
     let mut fate = report.map(|_| Fate::Reported);
     if ours {
         if !exited {
-            kill(ret, kernel_pidfd.as_ref().or(exit_fd.as_ref()));
+            kill(ret, watch.pidfd());
             fate = Some(Fate::Hung);
         }
         let (reaped, sig) = reap(ret, kernel_pidfd.as_ref());
@@ -330,25 +346,90 @@ fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut
             view.in_cgroup = (r.in_cgroup >= 0).then_some(r.in_cgroup == 1);
         }
     }
-    view
+    Ok(view)
 }
 
-/// Polls the report pipe (and the child's pidfd, if any) until the report is in and the
-/// child has ended, or the deadline passes. Stale reports (other nonces) are dropped.
-fn wait_report(res: &Resources, exit_fd: Option<&OwnedFd>, gone: bool, deadline: Instant) -> (Option<Report>, bool) {
+/// How the caller learns that a child it did not make a thread of has ended.
+enum Watch<'a> {
+    /// Its pidfd (the kernel's CLONE_PIDFD one, or ours from pidfd_open) polls readable.
+    Pidfd(rustix::fd::BorrowedFd<'a>),
+    /// pidfd_open failed: our own child is polled with waitid(WNOWAIT), which leaves it
+    /// for `reap`.
+    WaitId(i32),
+    /// pidfd_open failed for a child someone else reaps (CLONE_PARENT: the namespace init
+    /// reaps it at once; an unprivileged run's CLI only at the end): polled with
+    /// kill(pid, 0) until ESRCH, or until /proc shows a zombie.
+    Signal0(i32, rustix::io::Errno),
+    /// Already gone (pidfd_open gave ESRCH).
+    Gone,
+    /// A thread: nothing to watch.
+    Nothing,
+}
+
+impl Watch<'_> {
+    fn pidfd(&self) -> Option<rustix::fd::BorrowedFd<'_>> {
+        match self {
+            Watch::Pidfd(fd) => Some(*fd),
+            _ => None,
+        }
+    }
+
+    /// For the polled kinds: has the child ended by now?
+    fn ended_now(&self) -> bool {
+        match *self {
+            Watch::WaitId(pid) => {
+                let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
+                let flags = libc::WEXITED | libc::WNOWAIT | libc::WNOHANG | libc::__WALL;
+                // ECHILD: not waitable any more (autoreaped): ended as well.
+                let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
+                r != 0 || unsafe { info.si_pid() } != 0
+            }
+            Watch::Signal0(pid, _) => {
+                let gone = unsafe { libc::kill(pid, 0) != 0 && *libc::__errno_location() == libc::ESRCH };
+                gone || zombie(pid)
+            }
+            Watch::Gone => true,
+            Watch::Pidfd(_) | Watch::Nothing => false,
+        }
+    }
+
+    fn polled(&self) -> bool {
+        matches!(self, Watch::WaitId(..) | Watch::Signal0(..))
+    }
+}
+
+/// Is `pid` a zombie? Read from /proc/<pid>/stat, only where /proc shows our own PID
+/// namespace (an unprivileged run; in the sandbox the inits reap at once, so kill(pid, 0)
+/// tells).
+fn zombie(pid: i32) -> bool {
+    let ours = std::fs::read_link("/proc/self").is_ok_and(|p| p.as_os_str() == rustix::process::getpid().as_raw_nonzero().to_string().as_str());
+    ours && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|t| t.rsplit_once(')').is_some_and(|(_, rest)| matches!(rest.trim_start().as_bytes().first(), Some(b'Z' | b'X'))))
+}
+
+/// Polls the report pipe (and the child's pidfd, or its polled end) until the report is
+/// in and the child has ended, or the deadline passes. Stale reports (other nonces) are
+/// dropped. A child watched with kill(pid, 0) is done once it reported: as a zombie of a
+/// caller that does not reap (an unprivileged run's CLI) it would never look ended.
+fn wait_report(res: &Resources, watch: &Watch, deadline: Instant) -> (Option<Report>, bool) {
     let mut report = None;
-    let mut exited = gone;
+    let mut exited = matches!(watch, Watch::Gone);
+    // The polled kinds look every `step`, from 100 µs up to 10 ms.
+    let mut step = Duration::from_micros(100);
     loop {
-        let done = report.is_some() && (exited || exit_fd.is_none());
+        let need_end = !matches!(watch, Watch::Nothing | Watch::Signal0(..));
+        let done = report.is_some() && (exited || !need_end);
         let left = deadline.saturating_duration_since(Instant::now());
         if done || left.is_zero() || (exited && report.is_none() && !readable(&res.report_rd)) {
             return (report, exited);
         }
         let mut fds = vec![PollFd::new(&res.report_rd, PollFlags::IN)];
-        if let (Some(fd), false) = (exit_fd, exited) {
-            fds.push(PollFd::new(fd, PollFlags::IN));
+        if let (Some(fd), false) = (watch.pidfd(), exited) {
+            fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
         }
-        let ts = super::timespec(left);
+        let wait = if watch.polled() && !exited { left.min(step) } else { left };
+        step = (step * 2).min(Duration::from_millis(10));
+        let ts = super::timespec(wait);
         if poll(&mut fds, Some(&ts)).is_err() {
             continue;
         }
@@ -357,6 +438,9 @@ fn wait_report(res: &Resources, exit_fd: Option<&OwnedFd>, gone: bool, deadline:
             exited = true;
         }
         drop(fds);
+        if !exited && watch.polled() {
+            exited = watch.ended_now();
+        }
         if pipe_ready {
             if let Some(r) = read_report(&res.report_rd) {
                 if r.nonce == res.nonce {
@@ -412,10 +496,10 @@ fn names_a_pid(fd: &OwnedFd) -> bool {
         .is_ok_and(|t| t.lines().any(|l| l.starts_with("Pid:")))
 }
 
-fn kill(pid: i32, pidfd: Option<&OwnedFd>) {
+fn kill(pid: i32, pidfd: Option<rustix::fd::BorrowedFd>) {
     match pidfd {
         Some(fd) => {
-            let _ = rustix::process::pidfd_send_signal(fd.as_fd(), rustix::process::Signal::KILL);
+            let _ = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL);
         }
         None => unsafe {
             libc::kill(pid, libc::SIGKILL);
