@@ -21,7 +21,8 @@ pub struct Resources {
     pub report_wr: OwnedFd,
     pub cgroup: Option<CgroupTarget>,
     pub not_cgroup: OwnedFd,
-    pub v1_dir: Option<OwnedFd>,
+    /// A directory of a cgroup v1 hierarchy, or why there is none.
+    pub v1_dir: Result<OwnedFd, String>,
     pub nonce: u64,
     pub timeout: Duration,
 }
@@ -59,10 +60,14 @@ pub fn prepare(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resources) 
 /// The call itself and what follows, after [`prepare`] (possibly in a capability-less
 /// child of the worker).
 pub fn attempt_prepared(case: &Case, env: &Env, res: &mut Resources, set_tid: Vec<i32>) -> Observed {
+    let cgroup = match cgroup_value(case.cgroup, res) {
+        Ok(v) => v,
+        Err(why) => return Observed::NotRun(why),
+    };
     signals::reset();
     res.nonce += 1;
     let usize_ = case.usize(env.page_size);
-    let args_ptr = write_args(case, env, res, usize_, set_tid);
+    let args_ptr = write_args(case, env, res, usize_, set_tid, cgroup);
     let (stack_low, stack_size) = stack_of(case, &res.arena);
     let o = Observe::of(case);
     let mut ctx = ChildCtx {
@@ -147,6 +152,22 @@ pub fn clone3_exit_reap(mut args: CloneArgs) -> Result<(), String> {
     }
 }
 
+/// The `cgroup` field to pass. A case whose fd is not there is not run: a closed fd in
+/// its place would give EBADF, which is what the kernel answers for a v1 directory.
+fn cgroup_value(arg: CgroupArg, res: &Resources) -> Result<u64, String> {
+    Ok(match arg {
+        CgroupArg::None => 0,
+        CgroupArg::Target => res.cgroup.as_ref().map(|c| c.fd.as_raw_fd() as u64).ok_or("the run has no cgroup2 directory of its own")?,
+        CgroupArg::ClosedFd => CLOSED_FD,
+        CgroupArg::NotCgroup => res.not_cgroup.as_raw_fd() as u64,
+        CgroupArg::V1Dir => match &res.v1_dir {
+            Ok(fd) => fd.as_raw_fd() as u64,
+            Err(why) => return Err(format!("no cgroup v1 directory here: {why}")),
+        },
+        CgroupArg::Raw(v) => v,
+    })
+}
+
 /// The `tls` to pass, and the thread pointer the child should then read back.
 fn tls_value(tls: Tls, arena: &Arena) -> (u64, usize) {
     match tls {
@@ -178,7 +199,7 @@ fn stack_of(case: &Case, arena: &Arena) -> (usize, usize) {
 }
 
 /// Writes the struct (and the tail) where the case places it; returns the pointer to pass.
-fn write_args(case: &Case, env: &Env, res: &Resources, usize_: u64, set_tid: Vec<i32>) -> *mut CloneArgs {
+fn write_args(case: &Case, env: &Env, res: &Resources, usize_: u64, set_tid: Vec<i32>, cgroup: u64) -> *mut CloneArgs {
     let a = &res.arena;
     // Raw values stay 64-bit: on a 32-bit agent `as usize` would cut them (seen on i686:
     // 0xfffffffffffff000 became 0xfffff000 and passed access_ok).
@@ -208,14 +229,7 @@ fn write_args(case: &Case, env: &Env, res: &Resources, usize_: u64, set_tid: Vec
         tls: tls_value(case.tls, a).0,
         set_tid: ptr_value(case.set_tid.ptr, W_SET_TID, a),
         set_tid_size: case.set_tid.size,
-        cgroup: match case.cgroup {
-            CgroupArg::None => 0,
-            CgroupArg::Target => res.cgroup.as_ref().map_or(CLOSED_FD, |c| c.fd.as_raw_fd() as u64),
-            CgroupArg::ClosedFd => CLOSED_FD,
-            CgroupArg::NotCgroup => res.not_cgroup.as_raw_fd() as u64,
-            CgroupArg::V1Dir => res.v1_dir.as_ref().map_or(CLOSED_FD, |f| f.as_raw_fd() as u64),
-            CgroupArg::Raw(v) => v,
-        },
+        cgroup,
     };
     let mut image = [0u8; 88];
     // SAFETY: CloneArgs is 88 bytes of u64 fields (asserted in clone3-arches).
@@ -313,7 +327,7 @@ fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut
     }
     view.cleartid_woke = cleartid_woke;
     if o.exit_signal {
-        view.exit_signal_seen = Some(signals::take_pending(case.exit_signal));
+        view.exit_signal_seen = Some(exit_signal_seen(case.exit_signal)?);
     }
     if o.parent_tid {
         view.parent_tid_written = Some(unsafe { res.arena.word(W_PARENT_TID).read() } == ret);
@@ -340,13 +354,38 @@ fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut
             view.child_tid_written = Some(r.child_tid_word == r.tid);
         }
         if o.handlers {
-            view.handlers_default = (r.handlers_default >= 0).then_some(r.handlers_default == 1);
+            view.handlers_default = Some(looked_at(r.handlers_default, "/proc/self/status", r.proc_errno)?);
         }
         if o.cgroup {
-            view.in_cgroup = (r.in_cgroup >= 0).then_some(r.in_cgroup == 1);
+            view.in_cgroup = Some(looked_at(r.in_cgroup, "/proc/self/cgroup", r.proc_errno)?);
         }
     }
     Ok(view)
+}
+
+/// A report field the child was asked for: what it saw, or why the case could not look.
+fn looked_at(field: i8, file: &str, errno: i32) -> Result<bool, String> {
+    match field {
+        0 | 1 => Ok(field == 1),
+        _ if errno != 0 => Err(format!("the child could not read {file}: {}", std::io::Error::from_raw_os_error(errno))),
+        _ => Err(format!("the child found no answer in {file}")),
+    }
+}
+
+/// Did the child's end leave a signal pending for the caller? The worker blocks every
+/// signal and `signals::reset` threw the old ones away before the call, so for exit_signal
+/// 0 the question is whether any signal at all became pending; otherwise whether that one
+/// did. Either way the pending set is thrown away by the next case's reset.
+fn exit_signal_seen(sig: u64) -> Result<bool, String> {
+    if sig != 0 {
+        return Ok(signals::take_pending(sig));
+    }
+    let mut pending: u64 = 0;
+    // The kernel's sigset for our arches: one bit per signal 1-64 (see signals.rs).
+    match unsafe { libc::syscall(libc::SYS_rt_sigpending, &mut pending as *mut u64, 8usize) } {
+        0 => Ok(pending != 0),
+        _ => Err(format!("rt_sigpending: {}", std::io::Error::last_os_error())),
+    }
 }
 
 /// How the caller learns that a child it did not make a thread of has ended.
@@ -521,4 +560,64 @@ fn reap(pid: i32, pidfd: Option<&OwnedFd>) -> (bool, Option<i32>) {
     }
     let killed = info.si_code == libc::CLD_KILLED || info.si_code == libc::CLD_DUMPED;
     (true, killed.then(|| unsafe { info.si_status() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::worker::{resources, Plan};
+
+    #[test]
+    fn a_field_the_child_could_not_look_at_is_no_answer() {
+        assert_eq!(looked_at(1, "/proc/self/status", 0), Ok(true));
+        assert_eq!(looked_at(0, "/proc/self/status", 0), Ok(false));
+        let why = looked_at(super::super::child::COULD_NOT_LOOK, "/proc/self/status", libc::EACCES).unwrap_err();
+        assert!(why.contains("could not read /proc/self/status") && why.contains("Permission denied"), "{why}");
+        assert!(looked_at(super::super::child::NOT_ASKED, "/proc/self/cgroup", 0).is_err());
+    }
+
+    #[test]
+    fn exit_signal_zero_sees_any_signal_that_became_pending() {
+        // In a forked child, so the test harness's signal mask stays as it is: block every
+        // signal, make one pending, look, throw it away, look again.
+        match unsafe { libc::fork() } {
+            0 => unsafe {
+                let all = u64::MAX;
+                libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &all as *const u64, 0usize, 8usize);
+                let quiet = exit_signal_seen(0) == Ok(false);
+                libc::syscall(libc::SYS_tgkill, libc::getpid(), libc::gettid(), libc::SIGUSR2);
+                let seen = exit_signal_seen(0) == Ok(true);
+                signals::reset();
+                let gone = exit_signal_seen(0) == Ok(false);
+                libc::_exit(if quiet && seen && gone { 0 } else { 1 + i32::from(quiet) + 2 * i32::from(seen) + 4 * i32::from(gone) })
+            },
+            pid => {
+                let mut st = 0;
+                assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
+                assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "status {st:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_v1_case_without_a_v1_directory_is_not_run() {
+        let probe = crate::probe::probe().expect("the kernel's facts");
+        let case = clone3_suites::tables::all().into_iter().find(|c| c.id == "cgroup.v1_directory").expect("the case");
+        let plan = Plan {
+            cases: std::slice::from_ref(&case),
+            run: &[true],
+            env: &probe.env,
+            arch: &probe.arch,
+            cgroup2_mount: None,
+            cgroup_v1_dir: Some("/nonexistent/cgroup-v1"),
+            timeout: Duration::from_secs(1),
+            tag: 0,
+        };
+        let mut res = resources(&plan).expect("resources");
+        // Never a closed fd in its place (the kernel's EBADF would pass for the v1 answer).
+        match attempt(&case, &probe.env, &probe.arch, &mut res) {
+            Observed::NotRun(why) => assert!(why.contains("no cgroup v1 directory here: open /nonexistent/cgroup-v1"), "{why}"),
+            other => panic!("ran without a v1 directory: {other:?}"),
+        }
+    }
 }

@@ -68,9 +68,10 @@ pub(super) fn resources(plan: &Plan) -> Result<Resources, String> {
         (true, Some(dir)) => Some(make_cgroup(&dir, plan.cgroup2_mount.unwrap_or("/"))?),
         _ => None,
     };
-    let v1_dir = plan
-        .cgroup_v1_dir
-        .and_then(|d| rustix::fs::open(d, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok());
+    let v1_dir = match plan.cgroup_v1_dir {
+        None => Err("none is mounted".to_string()),
+        Some(d) => rustix::fs::open(d, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(|e| format!("open {d}: {e}")),
+    };
     Ok(Resources {
         arena: Arena::new().map_err(|e| format!("mmap: {e}"))?,
         report_rd,
