@@ -3,9 +3,11 @@
 
 use crate::probe::Probe;
 use crate::report::CaseResult;
-use crate::runner::{run_cases, Observed, Plan, RunOptions};
+use crate::runner::cgroup::RunCgroup;
+use crate::runner::{run_cases, CgroupPlan, Observed, Plan, RunOptions};
 use crate::verdict::judge;
 use clone3_arches::ArchProfile;
+use clone3_suites::case::CgroupArg;
 use clone3_suites::{predict, Case, Env, Expect, Prediction};
 use std::time::Duration;
 
@@ -29,14 +31,16 @@ pub fn evaluate<'a>(cases: &'a [Case], predictions: Vec<Prediction>, observed: V
         .collect()
 }
 
-/// The runner's plan for `cases` on the machine `probe` read.
+/// The runner's plan for `cases` on the machine `probe` read, without a cgroup of its
+/// own ([`execute`] makes one when a case needs it).
 pub fn plan<'a>(cases: &'a [Case], run: &'a [bool], probe: &'a Probe, timeout: Duration) -> Plan<'a> {
     Plan {
         cases,
         run,
         env: &probe.env,
         arch: &probe.arch,
-        cgroup2_mount: probe.cgroup2_mount.as_deref(),
+        cgroup: CgroupPlan::NotNeeded,
+        cgroup2_mount: None,
         cgroup_v1_dir: probe.cgroup_v1_dir.as_deref(),
         timeout,
         tag: std::process::id(),
@@ -51,11 +55,27 @@ pub fn execute(cases: &[Case], run_mask: &[bool], probe: &Probe, timeout: Durati
         indicatif::ProgressBar::hidden()
     };
     bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases").expect("template"));
-    let plan = plan(cases, run_mask, probe, timeout);
+    // The run's cgroup, when a case to run targets one: made before the worker starts,
+    // removed when `made` is dropped, after the sandbox has ended. A failure to make it
+    // leaves those cases not run (cannot test), never the whole run.
+    let needed = probe.env.cgroup2
+        && probe.env.cap_sys_admin
+        && cases.iter().zip(run_mask).any(|(c, run)| *run && c.cgroup == CgroupArg::Target);
+    let made = needed.then(|| match &probe.cgroup2_parent {
+        Some(parent) => RunCgroup::make(parent),
+        None => Err("no cgroup2 directory for the run".to_string()),
+    });
+    let mut plan = plan(cases, run_mask, probe, timeout);
+    plan.cgroup = match &made {
+        None => CgroupPlan::NotNeeded,
+        Some(Ok(made)) => CgroupPlan::Made(made),
+        Some(Err(why)) => CgroupPlan::Failed(why),
+    };
     // The runner's `privileged` builds the PID-namespace sandbox: only where the probe
     // found it buildable (root, and a kernel with PID namespaces).
     let observed = run_cases(RunOptions { plan, privileged: probe.env.pid_sandbox, progress: &mut |n| bar.set_position(n as u64) });
     bar.finish_and_clear();
+    drop(made);
     observed
 }
 

@@ -114,3 +114,183 @@ fn a_failing_pidfd_open_is_not_a_hung_child() {
     assert_eq!(out.status.code(), Some(0), "as nobody:\n{err}");
     assert!(err.contains("(not root: privileged cases skipped)") && !err.contains("FAIL"), "{err}");
 }
+
+/// A cgroup of one test's, under the cgroup the test runs in; removed (rmdir) when dropped.
+struct TestCgroup {
+    /// The cgroup2 mount point (its root is the hierarchy's root).
+    mount: std::path::PathBuf,
+    dir: std::path::PathBuf,
+}
+
+impl TestCgroup {
+    fn new(name: &str) -> Option<Self> {
+        if !common::is_root() {
+            cannot_run_here("needs root to make cgroups and mounts");
+            return None;
+        }
+        let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let mount = mi.lines().filter(|l| l.contains(" - cgroup2 ")).find_map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (f[3] == "/").then(|| std::path::PathBuf::from(f[4]))
+        });
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let own = own.lines().find_map(|l| l.strip_prefix("0::")).map(|p| p.trim_start_matches('/').to_string());
+        let (Some(mount), Some(own)) = (mount, own) else {
+            cannot_run_here("needs a cgroup2 mount of the whole hierarchy");
+            return None;
+        };
+        // Not named clone3-abi.*: a run's sweep must never take it for its own.
+        let dir = mount.join(own).join(format!("c3-test-{name}.{}", std::process::id()));
+        if let Err(e) = std::fs::create_dir(&dir) {
+            cannot_run_here(&format!("cannot make {}: {e}", dir.display()));
+            return None;
+        }
+        Some(TestCgroup { mount, dir })
+    }
+
+    /// `clone3-abi run ARGS` as a member of this cgroup, after `mounts` in a private mount
+    /// namespace of its own (the test's and the host's mounts stay as they are).
+    fn run(&self, mounts: Mounts, args: &[&str]) -> Output {
+        use std::ffi::CString;
+        let c = |p: &std::path::Path| CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        let (procs, dir, mount) = (c(&self.dir.join("cgroup.procs")), c(&self.dir), c(&self.mount));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_clone3-abi"));
+        cmd.arg("run").args(args).current_dir(std::env::temp_dir());
+        // SAFETY: between fork and exec only raw syscalls, on memory made before.
+        unsafe {
+            cmd.pre_exec(move || {
+                let check = |r: libc::c_int| if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) };
+                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+                check(fd)?;
+                // "0" moves the writer.
+                check(libc::write(fd, b"0".as_ptr().cast(), 1) as libc::c_int)?;
+                libc::close(fd);
+                if let Mounts::None = mounts {
+                    return Ok(());
+                }
+                check(libc::unshare(libc::CLONE_NEWNS))?;
+                check(libc::mount(core::ptr::null(), c"/".as_ptr(), core::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, core::ptr::null()))?;
+                match mounts {
+                    Mounts::None => {}
+                    Mounts::SubtreeOverHierarchy => {
+                        check(libc::mount(dir.as_ptr(), mount.as_ptr(), core::ptr::null(), libc::MS_BIND, core::ptr::null()))?;
+                    }
+                    Mounts::ReadOnlyOwnCgroup => {
+                        check(libc::mount(dir.as_ptr(), dir.as_ptr(), core::ptr::null(), libc::MS_BIND, core::ptr::null()))?;
+                        let ro = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
+                        check(libc::mount(core::ptr::null(), dir.as_ptr(), core::ptr::null(), ro, core::ptr::null()))?;
+                    }
+                }
+                Ok(())
+            });
+        }
+        cmd.output().expect("run the binary in the test cgroup")
+    }
+
+    /// The `clone3-abi.*` directories in it.
+    fn run_dirs(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("clone3-abi."))
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        for _ in 0..200 {
+            match std::fs::remove_dir(&self.dir) {
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                _ => return,
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Mounts {
+    None,
+    /// The test cgroup bound over the hierarchy's mount point: mountinfo's root field is
+    /// then the test cgroup, not `/`.
+    SubtreeOverHierarchy,
+    /// The test cgroup's directory bound onto itself read-only.
+    ReadOnlyOwnCgroup,
+}
+
+/// The KTAP result line of one case.
+fn result_line<'a>(ktap: &'a str, id: &str) -> &'a str {
+    let id_of = |l: &str| l.split_whitespace().skip_while(|w| *w == "not" || *w == "ok").nth(1).map(str::to_string);
+    ktap.lines().find(|l| id_of(l).as_deref() == Some(id)).unwrap_or_else(|| panic!("no result for {id}:\n{ktap}"))
+}
+
+#[test]
+fn the_run_cgroup_goes_under_the_clis_own_through_a_mounted_subtree() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cg) = TestCgroup::new("subtree") else { return };
+    // Left by earlier runs: only the stale empty one may go.
+    let me = std::process::id();
+    let stale = cg.dir.join("clone3-abi.2147483000.0123456789abcdef");
+    let busy = cg.dir.join("clone3-abi.2147483001.0123456789abcdef");
+    let alive = cg.dir.join(format!("clone3-abi.{me}.0123456789abcdef"));
+    let locked = cg.dir.join("clone3-abi.2147483002.0123456789abcdef");
+    for d in [&stale, &busy, &alive, &locked] {
+        std::fs::create_dir(d).unwrap();
+    }
+    std::fs::create_dir(busy.join("inner")).unwrap();
+    let lock = std::fs::File::open(&locked).unwrap();
+    assert_eq!(unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX | libc::LOCK_NB) }, 0);
+
+    let out = cg.run(Mounts::SubtreeOverHierarchy, &["--no-snapshot", "--filter", "cgroup."]);
+    let (ktap, err) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+    let left = cg.run_dirs();
+    drop(lock);
+    let _ = std::fs::remove_dir(busy.join("inner"));
+    for d in [&stale, &busy, &alive, &locked] {
+        let _ = std::fs::remove_dir(d);
+    }
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let target = result_line(&ktap, "cgroup.target");
+    assert!(target.starts_with("  ok ") && !target.contains("# SKIP"), "{target}\n{err}");
+    let name = |p: &std::path::Path| p.file_name().unwrap().to_string_lossy().into_owned();
+    let mut kept = vec![name(&busy), name(&locked), name(&alive)];
+    kept.sort();
+    assert_eq!(left, kept, "the stale empty directory goes, the run's own is removed, nothing else is touched");
+}
+
+#[test]
+fn a_read_only_own_cgroup_skips_the_target_cases_with_the_reason() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cg) = TestCgroup::new("ro") else { return };
+    let out = cg.run(Mounts::ReadOnlyOwnCgroup, &["--no-snapshot", "--filter", "cgroup."]);
+    let (ktap, err) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("is read-only: CLONE_INTO_CGROUP target cases are skipped"), "{err}");
+    let target = result_line(&ktap, "cgroup.target");
+    assert!(target.contains("# SKIP needs a writable cgroup2 mount"), "{target}");
+    // The cases that need no cgroup of the run's still ran.
+    assert!(result_line(&ktap, "cgroup.closed_fd").starts_with("  ok ") && !result_line(&ktap, "cgroup.closed_fd").contains("SKIP"));
+    assert!(cg.run_dirs().is_empty());
+}
+
+#[test]
+fn a_cgroup_the_run_cannot_make_is_not_run_and_the_rest_still_runs() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cg) = TestCgroup::new("full") else { return };
+    // A delegated subtree with no room for one more cgroup: mkdir gives EAGAIN, which no
+    // probe sees coming.
+    std::fs::write(cg.dir.join("cgroup.max.descendants"), "0").unwrap();
+    let out = cg.run(Mounts::None, &["--no-snapshot"]);
+    let (ktap, err) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains("NOT RUN cgroup.target: not run: cannot make the run's cgroup"), "{err}");
+    assert!(err.contains("Resource temporarily unavailable"), "{err}");
+    assert!(!err.contains("FAIL"), "{err}");
+    // Only the cases that target the run's cgroup are not run.
+    let not_run = err.lines().filter(|l| l.starts_with("  NOT RUN ")).count();
+    let passed = ktap.lines().filter(|l| l.starts_with("  ok ") && !l.contains("# SKIP")).count();
+    assert!((1..10).contains(&not_run) && passed >= 250, "{not_run} not run, {passed} passed:\n{err}");
+}

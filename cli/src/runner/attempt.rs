@@ -2,7 +2,7 @@
 //! the child and the caller saw. Blind to the model: it reports what happened.
 
 use super::arena::{Arena, HOLE_PTR, W_CHILD_TID, W_PARENT_TID, W_PIDFD, W_SET_TID};
-use super::child::{child_main, ChildCtx, Report};
+use super::child::{child_main, ChildCtx, Report, CGROUP_LINE_MAX};
 use super::signals;
 use super::Observed;
 use clone3_arches::{ArchProfile, CloneArgs};
@@ -19,7 +19,8 @@ pub struct Resources {
     pub arena: Arena,
     pub report_rd: OwnedFd,
     pub report_wr: OwnedFd,
-    pub cgroup: Option<CgroupTarget>,
+    /// The run's cgroup2 directory, or why there is none.
+    pub cgroup: Result<CgroupTarget, String>,
     pub not_cgroup: OwnedFd,
     /// A directory of a cgroup v1 hierarchy, or why there is none.
     pub v1_dir: Result<OwnedFd, String>,
@@ -27,18 +28,11 @@ pub struct Resources {
     pub timeout: Duration,
 }
 
-/// The run's own cgroup2 directory, removed when dropped (its members are reaped by then).
+/// The run's own cgroup2 directory (made and removed by the CLI: `cgroup::RunCgroup`).
 pub struct CgroupTarget {
     pub fd: OwnedFd,
-    pub dir: std::path::PathBuf,
     /// The line `/proc/self/cgroup` shows for a member: `0::/path`.
     pub proc_line: String,
-}
-
-impl Drop for CgroupTarget {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.dir);
-    }
 }
 
 use clone3_suites::model::CLOSED_FD;
@@ -76,10 +70,10 @@ pub fn attempt_prepared(case: &Case, env: &Env, res: &mut Resources, set_tid: Ve
         read_tls: o.tls,
         read_handlers: o.handlers,
         child_tid_addr: if o.child_tid { res.arena.word(W_CHILD_TID) as usize } else { 0 },
-        cgroup_line: [0; 200],
+        cgroup_line: [0; CGROUP_LINE_MAX],
         cgroup_line_len: 0,
     };
-    if let (true, Some(cg)) = (o.cgroup, &res.cgroup) {
+    if let (true, Ok(cg)) = (o.cgroup, &res.cgroup) {
         // In a new cgroup namespace the child's own cgroup (the target) is its root.
         let line = if case.flags & NEWCGROUP != 0 { "0::/".as_bytes() } else { cg.proc_line.as_bytes() };
         let n = line.len().min(ctx.cgroup_line.len());
@@ -157,7 +151,10 @@ pub fn clone3_exit_reap(mut args: CloneArgs) -> Result<(), String> {
 fn cgroup_value(arg: CgroupArg, res: &Resources) -> Result<u64, String> {
     Ok(match arg {
         CgroupArg::None => 0,
-        CgroupArg::Target => res.cgroup.as_ref().map(|c| c.fd.as_raw_fd() as u64).ok_or("the run has no cgroup2 directory of its own")?,
+        CgroupArg::Target => match &res.cgroup {
+            Ok(c) => c.fd.as_raw_fd() as u64,
+            Err(why) => return Err(why.clone()),
+        },
         CgroupArg::ClosedFd => CLOSED_FD,
         CgroupArg::NotCgroup => res.not_cgroup.as_raw_fd() as u64,
         CgroupArg::V1Dir => match &res.v1_dir {
@@ -608,6 +605,7 @@ mod tests {
             run: &[true],
             env: &probe.env,
             arch: &probe.arch,
+            cgroup: crate::runner::CgroupPlan::NotNeeded,
             cgroup2_mount: None,
             cgroup_v1_dir: Some("/nonexistent/cgroup-v1"),
             timeout: Duration::from_secs(1),

@@ -17,9 +17,12 @@ pub struct ChildCtx {
     /// Read this word (CHILD_SETTID) if non-zero.
     pub child_tid_addr: usize,
     /// The `/proc/self/cgroup` line that means "in the target cgroup" (empty: don't look).
-    pub cgroup_line: [u8; 200],
+    pub cgroup_line: [u8; CGROUP_LINE_MAX],
     pub cgroup_line_len: usize,
 }
+
+/// The longest `/proc/self/cgroup` line a child can compare.
+pub const CGROUP_LINE_MAX: usize = 1024;
 
 /// What the child sends: one atomic pipe write (far below PIPE_BUF).
 #[repr(C)]
@@ -108,15 +111,58 @@ fn handlers_default(status: &core::ffi::CStr) -> Result<bool, i32> {
     Ok(caught & (1 << (libc::SIGUSR1 - 1)) == 0)
 }
 
-/// Is `line` one of /proc/self/cgroup's lines? `Err` as for [`handlers_default`] when the
-/// file does not read or is empty.
+/// Is `line` one of /proc/self/cgroup's lines? Matched as the file streams by, in a small
+/// buffer: a fuzz input's stack may be 8 KiB, and the file of a hybrid host with long paths
+/// is not small. `Err` as for [`handlers_default`] when the file does not read or is empty.
 fn in_cgroup(line: &[u8]) -> Result<bool, i32> {
-    let mut buf = [0u8; 4096];
-    let text = read_proc(c"/proc/self/cgroup", &mut buf)?;
-    if text.is_empty() {
+    let fd = rustix::fs::open(c"/proc/self/cgroup", rustix::fs::OFlags::RDONLY, rustix::fs::Mode::empty()).map_err(|e| e.raw_os_error())?;
+    let mut matcher = LineMatcher::new(line);
+    let mut buf = [0u8; 256];
+    let mut total = 0;
+    loop {
+        match rustix::io::read(&fd, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                total += n;
+                if matcher.feed(&buf[..n]) {
+                    return Ok(true);
+                }
+            }
+            Err(e) => return Err(e.raw_os_error()),
+        }
+    }
+    if total == 0 {
         return Err(0);
     }
-    Ok(text.split(|&b| b == b'\n').any(|l| l == line))
+    Ok(matcher.feed(b"\n"))
+}
+
+/// Finds a whole line in text fed piece by piece.
+struct LineMatcher<'a> {
+    line: &'a [u8],
+    /// How much of `line` the current line has matched so far; `None`: it differs.
+    at: Option<usize>,
+}
+
+impl<'a> LineMatcher<'a> {
+    fn new(line: &'a [u8]) -> Self {
+        Self { line, at: Some(0) }
+    }
+
+    /// Feeds more text; true once a whole line equal to `line` has gone by.
+    fn feed(&mut self, text: &[u8]) -> bool {
+        for &b in text {
+            if b == b'\n' {
+                if self.at == Some(self.line.len()) {
+                    return true;
+                }
+                self.at = Some(0);
+            } else {
+                self.at = self.at.filter(|&k| self.line.get(k) == Some(&b)).map(|k| k + 1);
+            }
+        }
+        false
+    }
 }
 
 /// Reads a small /proc file into `buf` with raw syscalls; `Err(errno)` if it does not open
@@ -149,5 +195,18 @@ mod tests {
         assert_eq!(errno, 0);
         // The real one reads: the test harness has no SIGUSR1 handler.
         assert_eq!(handlers_default(c"/proc/self/status"), Ok(true));
+    }
+
+    #[test]
+    fn a_cgroup_line_is_found_across_reads() {
+        let mut m = LineMatcher::new(b"0::/a/b");
+        assert!(!m.feed(b"12:pids:/a/b\n0::/a"));
+        assert!(m.feed(b"/b\n"));
+        let mut m = LineMatcher::new(b"0::/a/b");
+        assert!(!m.feed(b"0::/a/bc\n0::/a/\n"));
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let line = own.lines().find(|l| l.starts_with("0::")).unwrap();
+        assert_eq!(in_cgroup(line.as_bytes()), Ok(true));
+        assert_eq!(in_cgroup(b"0::/no/such/cgroup"), Ok(false));
     }
 }

@@ -3,6 +3,8 @@
 
 use super::arena::Arena;
 use super::attempt::{attempt, attempt_prepared, prepare, CgroupTarget, Resources};
+use super::cgroup::RunCgroup;
+use super::child::CGROUP_LINE_MAX;
 use super::{signals, Observed};
 use clone3_arches::ArchProfile;
 use clone3_suites::{Caller, Case, Env};
@@ -25,11 +27,25 @@ pub struct Plan<'a> {
     pub run: &'a [bool],
     pub env: &'a Env,
     pub arch: &'a ArchProfile,
+    /// The run's own cgroup2 directory, made by the CLI before the worker starts.
+    pub cgroup: CgroupPlan<'a>,
+    /// Read only by the sandbox's removal of a leftover `<mount>/clone3-abi.<tag>`, which
+    /// [`RunCgroup`]'s own removal replaces: always `None` now.
     pub cgroup2_mount: Option<&'a str>,
     pub cgroup_v1_dir: Option<&'a str>,
     pub timeout: Duration,
-    /// Names the run's cgroup directory: the CLI's pid as the host sees it.
+    /// The CLI's pid as the host sees it (see `cgroup2_mount`).
     pub tag: u32,
+}
+
+/// The target of the CLONE_INTO_CGROUP cases.
+#[derive(Clone, Copy)]
+pub enum CgroupPlan<'a> {
+    /// No case to run needs one.
+    NotNeeded,
+    Made(&'a RunCgroup),
+    /// The CLI could not make it: why (those cases are not run).
+    Failed(&'a str),
 }
 
 /// Runs the plan and returns the worker's exit code.
@@ -57,16 +73,13 @@ pub fn work(plan: &Plan, out: OwnedFd) -> i32 {
     0
 }
 
-fn cgroup_dir_path(plan: &Plan) -> Option<String> {
-    plan.cgroup2_mount.map(|m| format!("{m}/clone3-abi.{}", plan.tag))
-}
-
 pub(super) fn resources(plan: &Plan) -> Result<Resources, String> {
     let (report_rd, report_wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
     let not_cgroup = rustix::fs::open("/", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(|e| format!("open /: {e}"))?;
-    let cgroup = match (plan.env.cgroup2 && plan.env.cap_sys_admin, cgroup_dir_path(plan)) {
-        (true, Some(dir)) => Some(make_cgroup(&dir, plan.cgroup2_mount.unwrap_or("/"))?),
-        _ => None,
+    let cgroup = match plan.cgroup {
+        CgroupPlan::NotNeeded => Err("the run made no cgroup2 directory (no case asked for one)".to_string()),
+        CgroupPlan::Failed(why) => Err(why.to_string()),
+        CgroupPlan::Made(made) => open_cgroup(made),
     };
     let v1_dir = match plan.cgroup_v1_dir {
         None => Err("none is mounted".to_string()),
@@ -84,12 +97,13 @@ pub(super) fn resources(plan: &Plan) -> Result<Resources, String> {
     })
 }
 
-fn make_cgroup(dir: &str, mount: &str) -> Result<CgroupTarget, String> {
-    std::fs::create_dir(dir).map_err(|e| format!("mkdir {dir}: {e}"))?;
-    let fd = rustix::fs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| format!("open {dir}: {e}"))?;
-    let rel = dir.strip_prefix(mount).unwrap_or(dir);
-    Ok(CgroupTarget { fd, dir: dir.into(), proc_line: format!("0::{rel}") })
+fn open_cgroup(made: &RunCgroup) -> Result<CgroupTarget, String> {
+    if made.proc_line.len() > CGROUP_LINE_MAX {
+        return Err(format!("the run's cgroup path is longer than the {CGROUP_LINE_MAX} bytes a child can compare: {}", made.proc_line));
+    }
+    let fd = rustix::fs::open(&made.dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| format!("open {}: {e}", made.dir.display()))?;
+    Ok(CgroupTarget { fd, proc_line: made.proc_line.clone() })
 }
 
 /// Runs one case in a child of the worker that dropped every capability; the child
