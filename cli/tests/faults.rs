@@ -294,3 +294,42 @@ fn a_cgroup_the_run_cannot_make_is_not_run_and_the_rest_still_runs() {
     let passed = ktap.lines().filter(|l| l.starts_with("  ok ") && !l.contains("# SKIP")).count();
     assert!((1..10).contains(&not_run) && passed >= 250, "{not_run} not run, {passed} passed:\n{err}");
 }
+
+/// `clone3-abi run ARGS` with the worker's hidden panic hook set to case `at`.
+fn run_panicking_at(at: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clone3-abi"))
+        .arg("run")
+        .args(args)
+        .env("CLONE3_ABI_TEST_PANIC_AT", at)
+        .env("RUST_BACKTRACE", "0")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run the binary")
+}
+
+#[test]
+fn a_panic_in_the_worker_is_cannot_test_with_its_message() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = run_panicking_at("size.ver1", &["--no-snapshot"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains("NOT RUN size.ver1: not run: worker: the runner panicked at size.ver1: injected by CLONE3_ABI_TEST_PANIC_AT"), "{err}");
+    // Not the CLI's own catch-all, printed by the worker's copy of it.
+    assert!(!err.contains("internal error") && !err.contains("FAIL"), "{err}");
+    // The cases before it ran.
+    assert!(err.contains("clone3-abi: ") && !err.contains(" 0 passed,"), "{err}");
+}
+
+#[test]
+fn a_panic_in_the_capability_less_helper_loses_only_its_case() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !common::is_root() {
+        return cannot_run_here("the capability-less helper runs only as root");
+    }
+    let out = run_panicking_at("set_tid.no_caps", &["--no-snapshot", "--filter", "set_tid."]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    let not_run: Vec<&str> = err.lines().filter(|l| l.starts_with("  NOT RUN ")).collect();
+    assert_eq!(not_run, ["  NOT RUN set_tid.no_caps: not run: the runner panicked at set_tid.no_caps (capability-less helper): injected by CLONE3_ABI_TEST_PANIC_AT"], "{err}");
+    assert!(!err.contains("FAIL"), "{err}");
+}

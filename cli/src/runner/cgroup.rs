@@ -164,6 +164,7 @@ impl Drop for RunCgroup {
         loop {
             match std::fs::remove_dir(&self.dir) {
                 Ok(()) => return,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(10));
                 }

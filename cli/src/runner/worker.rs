@@ -49,9 +49,26 @@ pub enum CgroupPlan<'a> {
 }
 
 /// Runs the plan and returns the worker's exit code.
+///
+/// A panic must not unwind out of here: this process is a forked copy of the CLI, and its
+/// stack leads back into the CLI's own `catch_unwind`, which would print the CLI's
+/// "internal error" from the worker and leave only an exit code for the sandbox to report.
+/// It becomes a `fatal` line that names the case instead: the cases not run yet are then
+/// not run (125), never failed.
 pub fn work(plan: &Plan, out: OwnedFd) -> i32 {
     signals::setup_worker();
     let mut out = std::fs::File::from(out);
+    let current = std::cell::Cell::new(None);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_all(plan, &mut out, &current)));
+    outcome.unwrap_or_else(|panic| {
+        let at = current.get().map_or(String::new(), |i: usize| format!(" at {}", plan.cases[i].id));
+        let why = format!("the runner panicked{at}: {}", panic_text(&*panic));
+        let _ = writeln!(out, "{}", serde_json::json!({ "fatal": why }));
+        3
+    })
+}
+
+fn run_all(plan: &Plan, out: &mut std::fs::File, current: &std::cell::Cell<Option<usize>>) -> i32 {
     let mut res = match resources(plan) {
         Ok(r) => r,
         Err(e) => {
@@ -59,18 +76,42 @@ pub fn work(plan: &Plan, out: OwnedFd) -> i32 {
             return 2;
         }
     };
+    let inject = injected_panic();
     for (index, case) in plan.cases.iter().enumerate().filter(|(i, _)| plan.run[*i]) {
+        current.set(Some(index));
         let observed = match case.caller {
-            Caller::Worker => attempt(case, plan.env, plan.arch, &mut res),
-            Caller::NoCaps => without_caps(case, plan, &mut res),
+            Caller::Worker => {
+                if inject.as_deref() == Some(case.id.as_str()) {
+                    panic!("injected by {INJECT_PANIC}");
+                }
+                attempt(case, plan.env, plan.arch, &mut res)
+            }
+            Caller::NoCaps => without_caps(case, plan, &mut res, inject.as_deref()),
         };
         let line = serde_json::to_string(&Line { index, observed }).expect("serializable");
         if writeln!(out, "{line}").is_err() {
             break;
         }
     }
+    current.set(None);
     drop(res);
     0
+}
+
+/// A hidden test hook, not part of the CLI's interface: the id of a case at which the
+/// runner panics, so that tests can check what a panic in the sandbox becomes.
+const INJECT_PANIC: &str = "CLONE3_ABI_TEST_PANIC_AT";
+
+fn injected_panic() -> Option<String> {
+    std::env::var(INJECT_PANIC).ok()
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(s), _) => s.to_string(),
+        (_, Some(s)) => s.clone(),
+        _ => "(no message)".into(),
+    }
 }
 
 pub(super) fn resources(plan: &Plan) -> Result<Resources, String> {
@@ -108,7 +149,7 @@ fn open_cgroup(made: &RunCgroup) -> Result<CgroupTarget, String> {
 
 /// Runs one case in a child of the worker that dropped every capability; the child
 /// sends its `Observed` back as JSON.
-fn without_caps(case: &Case, plan: &Plan, res: &mut Resources) -> Observed {
+fn without_caps(case: &Case, plan: &Plan, res: &mut Resources, inject: Option<&str>) -> Observed {
     let set_tid = match prepare(case, plan.env, plan.arch, res) {
         Ok(t) => t,
         Err(why) => return Observed::NotRun(why),
@@ -122,10 +163,17 @@ fn without_caps(case: &Case, plan: &Plan, res: &mut Resources) -> Observed {
             drop(rd);
             let none = rustix::thread::CapabilitySet::empty();
             let sets = rustix::thread::CapabilitySets { effective: none, permitted: none, inheritable: none };
-            let observed = match rustix::thread::set_capabilities(None, sets) {
-                Ok(()) => attempt_prepared(case, plan.env, res, set_tid),
-                Err(e) => Observed::NotRun(format!("capset: {e}")),
-            };
+            // A panic here must not unwind into the worker's loop, in this process.
+            let observed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if inject == Some(case.id.as_str()) {
+                    panic!("injected by {INJECT_PANIC}");
+                }
+                match rustix::thread::set_capabilities(None, sets) {
+                    Ok(()) => attempt_prepared(case, plan.env, res, set_tid),
+                    Err(e) => Observed::NotRun(format!("capset: {e}")),
+                }
+            }))
+            .unwrap_or_else(|panic| Observed::NotRun(format!("the runner panicked at {} (capability-less helper): {}", case.id, panic_text(&*panic))));
             let mut f = std::fs::File::from(wr);
             let _ = f.write_all(serde_json::to_string(&observed).unwrap_or_default().as_bytes());
             unsafe { libc::_exit(0) }
