@@ -24,13 +24,24 @@ fn run_filtered_as(rules: &[(libc::c_long, u32)], prefix: &[&str], args: &[&str]
     // Classic BPF: load the syscall number, answer each listed one, allow the rest. The
     // number is compared whatever the audit arch: the binary runs as this test's arch, and
     // clone3 (435) and pidfd_open (434) have the same number on every arch it supports.
-    let stmt = |code: u32, k: u32| libc::sock_filter { code: code as u16, jt: 0, jf: 0, k };
     let mut prog = vec![stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0)];
     for &(nr, action) in rules {
-        prog.push(libc::sock_filter { code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16, jt: 0, jf: 1, k: nr as u32 });
+        prog.push(jump(libc::BPF_JEQ, nr as u32, 0, 1));
         prog.push(stmt(libc::BPF_RET | libc::BPF_K, action));
     }
     prog.push(stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW));
+    run_with_filter(prog, prefix, args)
+}
+
+fn stmt(code: u32, k: u32) -> libc::sock_filter {
+    libc::sock_filter { code: code as u16, jt: 0, jf: 0, k }
+}
+
+fn jump(op: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
+    libc::sock_filter { code: (libc::BPF_JMP | op | libc::BPF_K) as u16, jt, jf, k }
+}
+
+fn run_with_filter(prog: Vec<libc::sock_filter>, prefix: &[&str], args: &[&str]) -> Option<Output> {
     let bin = env!("CARGO_BIN_EXE_clone3-abi");
     let mut cmd = match prefix.split_first() {
         Some((first, rest)) => {
@@ -331,5 +342,42 @@ fn a_panic_in_the_capability_less_helper_loses_only_its_case() {
     assert_eq!(out.status.code(), Some(125), "{err}");
     let not_run: Vec<&str> = err.lines().filter(|l| l.starts_with("  NOT RUN ")).collect();
     assert_eq!(not_run, ["  NOT RUN set_tid.no_caps: not run: the runner panicked at set_tid.no_caps (capability-less helper): injected by CLONE3_ABI_TEST_PANIC_AT"], "{err}");
+    assert!(!err.contains("FAIL"), "{err}");
+}
+
+#[test]
+fn a_refused_pid_namespace_cannot_test() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !common::is_root() {
+        return cannot_run_here("only root builds the PID-namespace sandbox");
+    }
+    // clone(CLONE_NEWPID | ...) answered with EPERM, as a container's profile may: the
+    // sandbox cannot start. The flags are clone's first argument; its low word is at
+    // offset 16 of seccomp_data on the little-endian arches this runs on.
+    let prog = vec![
+        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0),
+        jump(libc::BPF_JEQ, libc::SYS_clone as u32, 0, 3),
+        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 16),
+        jump(libc::BPF_JSET, libc::CLONE_NEWPID as u32, 0, 1),
+        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
+        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
+    ];
+    let Some(out) = run_with_filter(prog, &[], &["--no-snapshot"]) else { return };
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains("not run: could not start the worker"), "{err}");
+    assert!(!err.contains("FAIL"), "{err}");
+}
+
+#[test]
+fn a_worker_killed_by_a_signal_cannot_test() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // As the OOM killer would, mid-run: only the worker calls pidfd_send_signal (for the
+    // first CLONE_PIDFD case), and the filter kills it for that.
+    let rules = [(libc::SYS_pidfd_send_signal, libc::SECCOMP_RET_KILL_PROCESS)];
+    let Some(out) = run_filtered(&rules, &["--no-snapshot"]) else { return };
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains(&format!("not run: the worker was killed by signal {}", libc::SIGSYS)), "{err}");
     assert!(!err.contains("FAIL"), "{err}");
 }
