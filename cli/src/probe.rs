@@ -1,5 +1,6 @@
 //! Reads the facts the model takes as inputs off the running kernel.
 
+use crate::runner::cgroup::{self, Parent};
 use clone3_arches::ArchProfile;
 use clone3_suites::{Env, Features, Have, Release};
 
@@ -13,7 +14,9 @@ pub struct Probe {
     /// Root with CAP_SYS_ADMIN (the snapshot variant). The PID-namespace sandbox is built
     /// only when the kernel has PID namespaces too: `env.pid_sandbox`.
     pub privileged: bool,
-    pub cgroup2_mount: Option<String>,
+    /// Where the run's own cgroup2 directory goes: the CLI's own cgroup (`None`: nowhere
+    /// usable, and `env.cgroup2` is false).
+    pub cgroup2_parent: Option<Parent>,
     pub cgroup_v1_dir: Option<String>,
     /// What the probe could not read, or found inconsistent: said once before a run.
     pub notes: Vec<String>,
@@ -32,8 +35,7 @@ pub fn probe() -> Result<Probe, String> {
     let level = field(&status, "NSpid:").map_or(0, |v| v.split_whitespace().count() as u32 - 1);
     let privileged = sys_admin && rustix::process::geteuid().is_root();
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let cgroup2_mount = mount_of(&mountinfo, |fstype, _| fstype == "cgroup2");
-    let cgroup_v1_dir = mount_of(&mountinfo, |fstype, _| fstype == "cgroup");
+    let cgroup_v1_dir = cgroup::mounts(&mountinfo).into_iter().find(|m| m.fstype == "cgroup").map(|m| m.point);
     let read_num = |p: &str| std::fs::read_to_string(p).ok().and_then(|s| s.trim().parse::<i64>().ok());
     let mut notes = Vec::new();
     let kernel = features(&KernelFiles::read(), &version_text, &mut notes);
@@ -41,14 +43,23 @@ pub fn probe() -> Result<Probe, String> {
     // The sandbox is two PID namespaces deep: without PID_NS (or not knowing) the worker
     // runs as a normal user's does, and the cases that need the sandbox are skipped.
     let pid_sandbox = privileged && kernel.pid_ns == Have::Yes;
-    // The run creates its cgroup in the mount's root: a read-only mount cannot take it.
-    let cgroup2_usable = cgroup2_mount.as_deref().is_some_and(|m| {
-        let ro = rustix::fs::statvfs(m).map_or(true, |v| v.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY));
-        if ro {
-            notes.push(format!("the cgroup2 mount {m} is read-only: CLONE_INTO_CGROUP target cases are skipped"));
+    // The run makes its cgroup under the CLI's own: where that is read-only (a container's
+    // /sys/fs/cgroup), or shown by no mount, the target cases are skipped, as the model's
+    // gate says. Any other failure to make it is the runner's: those cases are not run (125).
+    let cgroup2_parent = match cgroup::find_parent(&mountinfo) {
+        Ok(Some(p)) => {
+            let ro = rustix::fs::statvfs(&p.dir).map_or(true, |v| v.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY));
+            if ro {
+                notes.push(format!("this process's cgroup2 directory {} is read-only: CLONE_INTO_CGROUP target cases are skipped", p.dir.display()));
+            }
+            (!ro).then_some(p)
         }
-        !ro
-    });
+        Ok(None) => None,
+        Err(e) => {
+            notes.push(format!("{e}: CLONE_INTO_CGROUP target cases are skipped"));
+            None
+        }
+    };
     let env = Env {
         release,
         page_size: rustix::param::page_size() as u64,
@@ -61,7 +72,7 @@ pub fn probe() -> Result<Probe, String> {
         pid_level: level + if pid_sandbox { 2 } else { 0 },
         pid_max: read_num("/proc/sys/kernel/pid_max").unwrap_or(32768) as i32,
         pid_sandbox,
-        cgroup2: cgroup2_usable,
+        cgroup2: cgroup2_parent.is_some(),
         cgroup_v1: cgroup_v1_dir.is_some(),
         unprivileged_userns,
         user_addr_limit: 0,
@@ -73,7 +84,7 @@ pub fn probe() -> Result<Probe, String> {
         p => p,
     };
     let env = Env { user_addr_limit: user_addr_limit(&arch), ..env };
-    Ok(Probe { env, arch, uname: release_text, privileged, cgroup2_mount, cgroup_v1_dir, notes })
+    Ok(Probe { env, arch, uname: release_text, privileged, cgroup2_parent, cgroup_v1_dir, notes })
 }
 
 /// access_ok's limit on this machine. x86 (64-bit, and 32-bit tasks on a 64-bit kernel,
@@ -262,31 +273,9 @@ fn field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
     status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim)
 }
 
-/// The mount point of the first mount whose filesystem type matches.
-fn mount_of(mountinfo: &str, want: impl Fn(&str, &str) -> bool) -> Option<String> {
-    mountinfo.lines().find_map(|l| {
-        let (pre, post) = l.split_once(" - ")?;
-        let mut post = post.split_whitespace();
-        let fstype = post.next()?;
-        let source = post.next().unwrap_or("");
-        let point = pre.split_whitespace().nth(4)?;
-        want(fstype, source).then(|| point.to_string())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_cgroup2_in_a_hybrid_layout() {
-        let mi = "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n\
-                  39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n\
-                  41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
-        assert_eq!(mount_of(mi, |t, _| t == "cgroup2").as_deref(), Some("/sys/fs/cgroup/unified"));
-        assert_eq!(mount_of(mi, |t, _| t == "cgroup").as_deref(), Some("/sys/fs/cgroup/pids"));
-        assert_eq!(mount_of("", |t, _| t == "cgroup2"), None);
-    }
 
     fn files(ns: &[&str]) -> KernelFiles {
         KernelFiles {

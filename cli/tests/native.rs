@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{cgroup_leftovers, suite_processes, tmpdir};
+use common::{cannot_run_here, cgroup_leftovers, is_root, suite_processes, tmpdir};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
@@ -18,17 +18,6 @@ fn bin() -> Command {
 
 fn run(args: &[&str]) -> Output {
     bin().arg("run").args(args).output().expect("run the binary")
-}
-
-fn is_root() -> bool {
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// A test that cannot run here says so; in CI, where everything is provisioned and we run
-/// as root, that is a failure rather than a silent pass.
-fn cannot_run_here(why: &str) {
-    assert!(std::env::var_os("CI").is_none(), "in CI this test must run: {why}");
-    eprintln!("SKIP: {why}");
 }
 
 fn release_series() -> String {

@@ -2,7 +2,7 @@
 //! the child and the caller saw. Blind to the model: it reports what happened.
 
 use super::arena::{Arena, HOLE_PTR, W_CHILD_TID, W_PARENT_TID, W_PIDFD, W_SET_TID};
-use super::child::{child_main, ChildCtx, Report};
+use super::child::{child_main, ChildCtx, Report, CGROUP_LINE_MAX};
 use super::signals;
 use super::Observed;
 use clone3_arches::{ArchProfile, CloneArgs};
@@ -19,25 +19,20 @@ pub struct Resources {
     pub arena: Arena,
     pub report_rd: OwnedFd,
     pub report_wr: OwnedFd,
-    pub cgroup: Option<CgroupTarget>,
+    /// The run's cgroup2 directory, or why there is none.
+    pub cgroup: Result<CgroupTarget, String>,
     pub not_cgroup: OwnedFd,
-    pub v1_dir: Option<OwnedFd>,
+    /// A directory of a cgroup v1 hierarchy, or why there is none.
+    pub v1_dir: Result<OwnedFd, String>,
     pub nonce: u64,
     pub timeout: Duration,
 }
 
-/// The run's own cgroup2 directory, removed when dropped (its members are reaped by then).
+/// The run's own cgroup2 directory (made and removed by the CLI: `cgroup::RunCgroup`).
 pub struct CgroupTarget {
     pub fd: OwnedFd,
-    pub dir: std::path::PathBuf,
     /// The line `/proc/self/cgroup` shows for a member: `0::/path`.
     pub proc_line: String,
-}
-
-impl Drop for CgroupTarget {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.dir);
-    }
 }
 
 use clone3_suites::model::CLOSED_FD;
@@ -59,10 +54,14 @@ pub fn prepare(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resources) 
 /// The call itself and what follows, after [`prepare`] (possibly in a capability-less
 /// child of the worker).
 pub fn attempt_prepared(case: &Case, env: &Env, res: &mut Resources, set_tid: Vec<i32>) -> Observed {
+    let cgroup = match cgroup_value(case.cgroup, res) {
+        Ok(v) => v,
+        Err(why) => return Observed::NotRun(why),
+    };
     signals::reset();
     res.nonce += 1;
     let usize_ = case.usize(env.page_size);
-    let args_ptr = write_args(case, env, res, usize_, set_tid);
+    let args_ptr = write_args(case, env, res, usize_, set_tid, cgroup);
     let (stack_low, stack_size) = stack_of(case, &res.arena);
     let o = Observe::of(case);
     let mut ctx = ChildCtx {
@@ -71,10 +70,10 @@ pub fn attempt_prepared(case: &Case, env: &Env, res: &mut Resources, set_tid: Ve
         read_tls: o.tls,
         read_handlers: o.handlers,
         child_tid_addr: if o.child_tid { res.arena.word(W_CHILD_TID) as usize } else { 0 },
-        cgroup_line: [0; 200],
+        cgroup_line: [0; CGROUP_LINE_MAX],
         cgroup_line_len: 0,
     };
-    if let (true, Some(cg)) = (o.cgroup, &res.cgroup) {
+    if let (true, Ok(cg)) = (o.cgroup, &res.cgroup) {
         // In a new cgroup namespace the child's own cgroup (the target) is its root.
         let line = if case.flags & NEWCGROUP != 0 { "0::/".as_bytes() } else { cg.proc_line.as_bytes() };
         let n = line.len().min(ctx.cgroup_line.len());
@@ -98,7 +97,10 @@ pub fn attempt_prepared(case: &Case, env: &Env, res: &mut Resources, set_tid: Ve
     if ret < 0 {
         return Observed::from_errno(-ret as i32);
     }
-    Observed::Ok(collect(case, ret as i32, stack_low, stack_size, res, &o))
+    match collect(case, ret as i32, stack_low, stack_size, res, &o) {
+        Ok(view) => Observed::Ok(view),
+        Err(why) => Observed::NotRun(why),
+    }
 }
 
 /// The set_tid values the kernel will read (the model's own choice of pids), after
@@ -150,6 +152,25 @@ pub fn clone3_exit_reap(mut args: CloneArgs) -> Result<(), String> {
     }
 }
 
+/// The `cgroup` field to pass. A case whose fd is not there is not run: a closed fd in
+/// its place would give EBADF, which is what the kernel answers for a v1 directory.
+fn cgroup_value(arg: CgroupArg, res: &Resources) -> Result<u64, String> {
+    Ok(match arg {
+        CgroupArg::None => 0,
+        CgroupArg::Target => match &res.cgroup {
+            Ok(c) => c.fd.as_raw_fd() as u64,
+            Err(why) => return Err(why.clone()),
+        },
+        CgroupArg::ClosedFd => CLOSED_FD,
+        CgroupArg::NotCgroup => res.not_cgroup.as_raw_fd() as u64,
+        CgroupArg::V1Dir => match &res.v1_dir {
+            Ok(fd) => fd.as_raw_fd() as u64,
+            Err(why) => return Err(format!("no cgroup v1 directory here: {why}")),
+        },
+        CgroupArg::Raw(v) => v,
+    })
+}
+
 /// The `tls` to pass, and the thread pointer the child should then read back.
 fn tls_value(tls: Tls, arena: &Arena) -> (u64, usize) {
     match tls {
@@ -181,7 +202,7 @@ fn stack_of(case: &Case, arena: &Arena) -> (usize, usize) {
 }
 
 /// Writes the struct (and the tail) where the case places it; returns the pointer to pass.
-fn write_args(case: &Case, env: &Env, res: &Resources, usize_: u64, set_tid: Vec<i32>) -> *mut CloneArgs {
+fn write_args(case: &Case, env: &Env, res: &Resources, usize_: u64, set_tid: Vec<i32>, cgroup: u64) -> *mut CloneArgs {
     let a = &res.arena;
     // Raw values stay 64-bit: on a 32-bit agent `as usize` would cut them (seen on i686:
     // 0xfffffffffffff000 became 0xfffff000 and passed access_ok).
@@ -211,14 +232,7 @@ fn write_args(case: &Case, env: &Env, res: &Resources, usize_: u64, set_tid: Vec
         tls: tls_value(case.tls, a).0,
         set_tid: ptr_value(case.set_tid.ptr, W_SET_TID, a),
         set_tid_size: case.set_tid.size,
-        cgroup: match case.cgroup {
-            CgroupArg::None => 0,
-            CgroupArg::Target => res.cgroup.as_ref().map_or(CLOSED_FD, |c| c.fd.as_raw_fd() as u64),
-            CgroupArg::ClosedFd => CLOSED_FD,
-            CgroupArg::NotCgroup => res.not_cgroup.as_raw_fd() as u64,
-            CgroupArg::V1Dir => res.v1_dir.as_ref().map_or(CLOSED_FD, |f| f.as_raw_fd() as u64),
-            CgroupArg::Raw(v) => v,
-        },
+        cgroup,
     };
     let mut image = [0u8; 88];
     // SAFETY: CloneArgs is 88 bytes of u64 fields (asserted in clone3-arches).
@@ -243,7 +257,7 @@ fn write_args(case: &Case, env: &Env, res: &Resources, usize_: u64, set_tid: Vec
 
 /// After a successful clone3: wait (bounded) for the child's report and its end, and
 /// measure every field `Observe` names.
-fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut Resources, o: &Observe) -> ChildView {
+fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut Resources, o: &Observe) -> Result<ChildView, String> {
     let f = case.flags;
     let thread = f & THREAD != 0;
     let ours = !thread && f & PARENT == 0;
@@ -251,32 +265,45 @@ fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut
         .then(|| unsafe { res.arena.word(W_PIDFD).read() })
         .filter(|fd| *fd >= 0)
         .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
-    // Something to poll for the child's end: a thread has none (CLEARTID tells instead).
-    // A CLONE_PARENT child may be dead and reaped by init before we get here: ESRCH.
-    let mut gone = false;
-    let exit_fd = if thread {
-        None
+    // How to learn of the child's end: a thread has none (CLEARTID tells instead).
+    let own_pidfd;
+    let watch = if thread {
+        Watch::Nothing
+    } else if let Some(fd) = &kernel_pidfd {
+        Watch::Pidfd(fd.as_fd())
     } else {
-        match &kernel_pidfd {
-            Some(fd) => fd.try_clone().ok(),
-            None => match rustix::process::pidfd_open(rustix::process::Pid::from_raw(ret).unwrap(), rustix::process::PidfdFlags::empty()) {
-                Ok(fd) => Some(fd),
-                Err(e) => {
-                    gone = e == rustix::io::Errno::SRCH;
-                    None
-                }
-            },
+        match rustix::process::pidfd_open(rustix::process::Pid::from_raw(ret).unwrap(), rustix::process::PidfdFlags::empty()) {
+            Ok(fd) => {
+                own_pidfd = fd;
+                Watch::Pidfd(own_pidfd.as_fd())
+            }
+            // A CLONE_PARENT child may be dead and reaped by init before we get here.
+            Err(rustix::io::Errno::SRCH) => Watch::Gone,
+            // EMFILE, a seccomp filter, a kernel without pidfds: poll instead of guessing.
+            Err(_) if ours => Watch::WaitId(ret),
+            Err(e) => Watch::Signal0(ret, e),
         }
     };
     let deadline = Instant::now() + res.timeout;
-    let (report, exited) = wait_report(res, exit_fd.as_ref(), gone, deadline);
+    let (report, exited) = wait_report(res, &watch, deadline);
+    if let (Watch::Signal0(_, e), None, false) = (&watch, &report, exited) {
+        // Without a pidfd a zombie someone else has not reaped yet looks alive.
+        unsafe { libc::kill(ret, libc::SIGKILL) };
+        if f & VM != 0 {
+            // It may still be on the stack: never hand that to another child.
+            let _ = res.arena.replace_stack();
+        }
+        return Err(format!(
+            "pidfd_open failed ({e}) and the CLONE_PARENT child neither reported nor went away: a hang and a death look alike"
+        ));
+    }
     let cleartid_woke = if o.cleartid { Some(wait_cleared(res.arena.word(W_CHILD_TID), deadline)) } else { None };
     let mut view = ChildView::default();
     let pidfd_ok = kernel_pidfd.as_ref().map(|fd| if ours { signal_zero(fd) } else { names_a_pid(fd) });
     let mut fate = report.map(|_| Fate::Reported);
     if ours {
         if !exited {
-            kill(ret, kernel_pidfd.as_ref().or(exit_fd.as_ref()));
+            kill(ret, watch.pidfd());
             fate = Some(Fate::Hung);
         }
         let (reaped, sig) = reap(ret, kernel_pidfd.as_ref());
@@ -310,7 +337,7 @@ fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut
     }
     view.cleartid_woke = cleartid_woke;
     if o.exit_signal {
-        view.exit_signal_seen = Some(signals::take_pending(case.exit_signal));
+        view.exit_signal_seen = Some(exit_signal_seen(case.exit_signal)?);
     }
     if o.parent_tid {
         view.parent_tid_written = Some(unsafe { res.arena.word(W_PARENT_TID).read() } == ret);
@@ -337,31 +364,121 @@ fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut
             view.child_tid_written = Some(r.child_tid_word == r.tid);
         }
         if o.handlers {
-            view.handlers_default = (r.handlers_default >= 0).then_some(r.handlers_default == 1);
+            view.handlers_default = Some(looked_at(r.handlers_default, "/proc/self/status", r.proc_errno)?);
         }
         if o.cgroup {
-            view.in_cgroup = (r.in_cgroup >= 0).then_some(r.in_cgroup == 1);
+            view.in_cgroup = Some(looked_at(r.in_cgroup, "/proc/self/cgroup", r.proc_errno)?);
         }
     }
-    view
+    Ok(view)
 }
 
-/// Polls the report pipe (and the child's pidfd, if any) until the report is in and the
-/// child has ended, or the deadline passes. Stale reports (other nonces) are dropped.
-fn wait_report(res: &Resources, exit_fd: Option<&OwnedFd>, gone: bool, deadline: Instant) -> (Option<Report>, bool) {
+/// A report field the child was asked for: what it saw, or why the case could not look.
+fn looked_at(field: i8, file: &str, errno: i32) -> Result<bool, String> {
+    match field {
+        0 | 1 => Ok(field == 1),
+        _ if errno != 0 => Err(format!("the child could not read {file}: {}", std::io::Error::from_raw_os_error(errno))),
+        _ => Err(format!("the child found no answer in {file}")),
+    }
+}
+
+/// Did the child's end leave a signal pending for the caller? The worker blocks every
+/// signal and `signals::reset` threw the old ones away before the call, so for exit_signal
+/// 0 the question is whether any signal at all became pending; otherwise whether that one
+/// did. Either way the pending set is thrown away by the next case's reset.
+fn exit_signal_seen(sig: u64) -> Result<bool, String> {
+    if sig != 0 {
+        return Ok(signals::take_pending(sig));
+    }
+    let mut pending: u64 = 0;
+    // The kernel's sigset for our arches: one bit per signal 1-64 (see signals.rs).
+    match unsafe { libc::syscall(libc::SYS_rt_sigpending, &mut pending as *mut u64, 8usize) } {
+        0 => Ok(pending != 0),
+        _ => Err(format!("rt_sigpending: {}", std::io::Error::last_os_error())),
+    }
+}
+
+/// How the caller learns that a child it did not make a thread of has ended.
+enum Watch<'a> {
+    /// Its pidfd (the kernel's CLONE_PIDFD one, or ours from pidfd_open) polls readable.
+    Pidfd(rustix::fd::BorrowedFd<'a>),
+    /// pidfd_open failed: our own child is polled with waitid(WNOWAIT), which leaves it
+    /// for `reap`.
+    WaitId(i32),
+    /// pidfd_open failed for a child someone else reaps (CLONE_PARENT: the namespace init
+    /// reaps it at once; an unprivileged run's CLI only at the end): polled with
+    /// kill(pid, 0) until ESRCH, or until /proc shows a zombie.
+    Signal0(i32, rustix::io::Errno),
+    /// Already gone (pidfd_open gave ESRCH).
+    Gone,
+    /// A thread: nothing to watch.
+    Nothing,
+}
+
+impl Watch<'_> {
+    fn pidfd(&self) -> Option<rustix::fd::BorrowedFd<'_>> {
+        match self {
+            Watch::Pidfd(fd) => Some(*fd),
+            _ => None,
+        }
+    }
+
+    /// For the polled kinds: has the child ended by now?
+    fn ended_now(&self) -> bool {
+        match *self {
+            Watch::WaitId(pid) => {
+                let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
+                let flags = libc::WEXITED | libc::WNOWAIT | libc::WNOHANG | libc::__WALL;
+                // ECHILD: not waitable any more (autoreaped): ended as well.
+                let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
+                r != 0 || unsafe { info.si_pid() } != 0
+            }
+            Watch::Signal0(pid, _) => {
+                let gone = unsafe { libc::kill(pid, 0) != 0 && *libc::__errno_location() == libc::ESRCH };
+                gone || zombie(pid)
+            }
+            Watch::Gone => true,
+            Watch::Pidfd(_) | Watch::Nothing => false,
+        }
+    }
+
+    fn polled(&self) -> bool {
+        matches!(self, Watch::WaitId(..) | Watch::Signal0(..))
+    }
+}
+
+/// Is `pid` a zombie? Read from /proc/<pid>/stat, only where /proc shows our own PID
+/// namespace (an unprivileged run; in the sandbox the inits reap at once, so kill(pid, 0)
+/// tells).
+fn zombie(pid: i32) -> bool {
+    let ours = std::fs::read_link("/proc/self").is_ok_and(|p| p.as_os_str() == rustix::process::getpid().as_raw_nonzero().to_string().as_str());
+    ours && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|t| t.rsplit_once(')').is_some_and(|(_, rest)| matches!(rest.trim_start().as_bytes().first(), Some(b'Z' | b'X'))))
+}
+
+/// Polls the report pipe (and the child's pidfd, or its polled end) until the report is
+/// in and the child has ended, or the deadline passes. Stale reports (other nonces) are
+/// dropped. A child watched with kill(pid, 0) is done once it reported: as a zombie of a
+/// caller that does not reap (an unprivileged run's CLI) it would never look ended.
+fn wait_report(res: &Resources, watch: &Watch, deadline: Instant) -> (Option<Report>, bool) {
     let mut report = None;
-    let mut exited = gone;
+    let mut exited = matches!(watch, Watch::Gone);
+    // The polled kinds look every `step`, from 100 µs up to 10 ms.
+    let mut step = Duration::from_micros(100);
     loop {
-        let done = report.is_some() && (exited || exit_fd.is_none());
+        let need_end = !matches!(watch, Watch::Nothing | Watch::Signal0(..));
+        let done = report.is_some() && (exited || !need_end);
         let left = deadline.saturating_duration_since(Instant::now());
         if done || left.is_zero() || (exited && report.is_none() && !readable(&res.report_rd)) {
             return (report, exited);
         }
         let mut fds = vec![PollFd::new(&res.report_rd, PollFlags::IN)];
-        if let (Some(fd), false) = (exit_fd, exited) {
-            fds.push(PollFd::new(fd, PollFlags::IN));
+        if let (Some(fd), false) = (watch.pidfd(), exited) {
+            fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
         }
-        let ts = super::timespec(left);
+        let wait = if watch.polled() && !exited { left.min(step) } else { left };
+        step = (step * 2).min(Duration::from_millis(10));
+        let ts = super::timespec(wait);
         if poll(&mut fds, Some(&ts)).is_err() {
             continue;
         }
@@ -370,6 +487,9 @@ fn wait_report(res: &Resources, exit_fd: Option<&OwnedFd>, gone: bool, deadline:
             exited = true;
         }
         drop(fds);
+        if !exited && watch.polled() {
+            exited = watch.ended_now();
+        }
         if pipe_ready {
             if let Some(r) = read_report(&res.report_rd) {
                 if r.nonce == res.nonce {
@@ -425,10 +545,10 @@ fn names_a_pid(fd: &OwnedFd) -> bool {
         .is_ok_and(|t| t.lines().any(|l| l.starts_with("Pid:")))
 }
 
-fn kill(pid: i32, pidfd: Option<&OwnedFd>) {
+fn kill(pid: i32, pidfd: Option<rustix::fd::BorrowedFd>) {
     match pidfd {
         Some(fd) => {
-            let _ = rustix::process::pidfd_send_signal(fd.as_fd(), rustix::process::Signal::KILL);
+            let _ = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL);
         }
         None => unsafe {
             libc::kill(pid, libc::SIGKILL);
@@ -478,4 +598,65 @@ fn reap(pid: i32, pidfd: Option<&OwnedFd>) -> (bool, Option<i32>) {
     }
     let killed = info.si_code == libc::CLD_KILLED || info.si_code == libc::CLD_DUMPED;
     (true, killed.then(|| unsafe { info.si_status() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::worker::{resources, Plan};
+
+    #[test]
+    fn a_field_the_child_could_not_look_at_is_no_answer() {
+        assert_eq!(looked_at(1, "/proc/self/status", 0), Ok(true));
+        assert_eq!(looked_at(0, "/proc/self/status", 0), Ok(false));
+        let why = looked_at(super::super::child::COULD_NOT_LOOK, "/proc/self/status", libc::EACCES).unwrap_err();
+        assert!(why.contains("could not read /proc/self/status") && why.contains("Permission denied"), "{why}");
+        assert!(looked_at(super::super::child::NOT_ASKED, "/proc/self/cgroup", 0).is_err());
+    }
+
+    #[test]
+    fn exit_signal_zero_sees_any_signal_that_became_pending() {
+        // In a forked child, so the test harness's signal mask stays as it is: block every
+        // signal, make one pending, look, throw it away, look again.
+        match unsafe { libc::fork() } {
+            0 => unsafe {
+                let all = u64::MAX;
+                libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &all as *const u64, 0usize, 8usize);
+                let quiet = exit_signal_seen(0) == Ok(false);
+                libc::syscall(libc::SYS_tgkill, libc::getpid(), libc::gettid(), libc::SIGUSR2);
+                let seen = exit_signal_seen(0) == Ok(true);
+                signals::reset();
+                let gone = exit_signal_seen(0) == Ok(false);
+                libc::_exit(if quiet && seen && gone { 0 } else { 1 + i32::from(quiet) + 2 * i32::from(seen) + 4 * i32::from(gone) })
+            },
+            pid => {
+                let mut st = 0;
+                assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
+                assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "status {st:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_v1_case_without_a_v1_directory_is_not_run() {
+        let probe = crate::probe::probe().expect("the kernel's facts");
+        let case = clone3_suites::tables::all().into_iter().find(|c| c.id == "cgroup.v1_directory").expect("the case");
+        let plan = Plan {
+            cases: std::slice::from_ref(&case),
+            run: &[true],
+            env: &probe.env,
+            arch: &probe.arch,
+            cgroup: crate::runner::CgroupPlan::NotNeeded,
+            cgroup2_mount: None,
+            cgroup_v1_dir: Some("/nonexistent/cgroup-v1"),
+            timeout: Duration::from_secs(1),
+            tag: 0,
+        };
+        let mut res = resources(&plan).expect("resources");
+        // Never a closed fd in its place (the kernel's EBADF would pass for the v1 answer).
+        match attempt(&case, &probe.env, &probe.arch, &mut res) {
+            Observed::NotRun(why) => assert!(why.contains("no cgroup v1 directory here: open /nonexistent/cgroup-v1"), "{why}"),
+            other => panic!("ran without a v1 directory: {other:?}"),
+        }
+    }
 }

@@ -17,9 +17,12 @@ pub struct ChildCtx {
     /// Read this word (CHILD_SETTID) if non-zero.
     pub child_tid_addr: usize,
     /// The `/proc/self/cgroup` line that means "in the target cgroup" (empty: don't look).
-    pub cgroup_line: [u8; 200],
+    pub cgroup_line: [u8; CGROUP_LINE_MAX],
     pub cgroup_line_len: usize,
 }
+
+/// The longest `/proc/self/cgroup` line a child can compare.
+pub const CGROUP_LINE_MAX: usize = 1024;
 
 /// What the child sends: one atomic pipe write (far below PIPE_BUF).
 #[repr(C)]
@@ -30,10 +33,17 @@ pub struct Report {
     pub child_tid_word: i32,
     pub sp: u64,
     pub tls: u64,
-    /// 1 yes, 0 no, -1 not looked at.
+    /// 1 yes, 0 no, [`NOT_ASKED`], or [`COULD_NOT_LOOK`] (its /proc file did not read).
     pub handlers_default: i8,
     pub in_cgroup: i8,
+    /// The errno of the /proc read that failed (0: the file read but lacked its line).
+    pub proc_errno: i32,
 }
+
+/// A report field the caller did not ask for.
+pub const NOT_ASKED: i8 = -1;
+/// A report field the child was asked for but could not look at: never "no".
+pub const COULD_NOT_LOOK: i8 = -2;
 
 impl Report {
     pub const SIZE: usize = core::mem::size_of::<Report>();
@@ -54,8 +64,8 @@ pub unsafe extern "C" fn child_main(ctx: *mut c_void, sp: usize) -> ! {
         nonce: ctx.nonce,
         tid: rustix::thread::gettid().as_raw_nonzero().get(),
         sp: sp as u64,
-        handlers_default: -1,
-        in_cgroup: -1,
+        handlers_default: NOT_ASKED,
+        in_cgroup: NOT_ASKED,
         ..Report::default()
     };
     if ctx.read_tls {
@@ -65,46 +75,138 @@ pub unsafe extern "C" fn child_main(ctx: *mut c_void, sp: usize) -> ! {
         r.child_tid_word = core::ptr::read_volatile(ctx.child_tid_addr as *const i32);
     }
     if ctx.read_handlers {
-        r.handlers_default = i8::from(handlers_default());
+        r.handlers_default = looked(handlers_default(c"/proc/self/status"), &mut r.proc_errno);
     }
     if ctx.cgroup_line_len > 0 {
-        r.in_cgroup = in_cgroup(&ctx.cgroup_line[..ctx.cgroup_line_len]) as i8;
+        r.in_cgroup = looked(in_cgroup(&ctx.cgroup_line[..ctx.cgroup_line_len]), &mut r.proc_errno);
     }
     let bytes = core::slice::from_raw_parts((&r as *const Report).cast::<u8>(), Report::SIZE);
     let _ = rustix::io::write(BorrowedFd::borrow_raw(ctx.report_fd), bytes);
     exit_thread(0)
 }
 
+/// 1 or 0 for what the child saw; [`COULD_NOT_LOOK`] (and the errno) when it could not.
+fn looked(seen: Result<bool, i32>, errno: &mut i32) -> i8 {
+    match seen {
+        Ok(b) => i8::from(b),
+        Err(e) => {
+            *errno = e;
+            COULD_NOT_LOOK
+        }
+    }
+}
+
 /// Is SIGUSR1's handler (the caller installs one) back to SIG_DFL? Read from the
 /// `SigCgt` mask in /proc/self/status: glibc's sigaction reads the stack-protector canary
 /// through the thread pointer, which CLONE_SETTLS may have pointed anywhere (a child with
-/// tls 0 died of SIGSEGV in it: found by the fuzzer).
-fn handlers_default() -> bool {
+/// tls 0 died of SIGSEGV in it: found by the fuzzer). `Err(errno)` when the file does not
+/// read, `Err(0)` when it has no SigCgt line.
+fn handlers_default(status: &core::ffi::CStr) -> Result<bool, i32> {
     let mut buf = [0u8; 4096];
-    let status = read_proc(c"/proc/self/status", &mut buf);
-    let Some(line) = status.split(|&b| b == b'\n').find(|l| l.starts_with(b"SigCgt:")) else { return false };
+    let status = read_proc(status, &mut buf)?;
+    let line = status.split(|&b| b == b'\n').find(|l| l.starts_with(b"SigCgt:")).ok_or(0)?;
     let caught = line[7..].iter().filter(|b| b.is_ascii_hexdigit()).fold(0u64, |m, &b| {
         (m << 4) | u64::from((b as char).to_digit(16).unwrap_or(0))
     });
-    caught & (1 << (libc::SIGUSR1 - 1)) == 0
+    Ok(caught & (1 << (libc::SIGUSR1 - 1)) == 0)
 }
 
-fn in_cgroup(line: &[u8]) -> bool {
-    let mut buf = [0u8; 4096];
-    read_proc(c"/proc/self/cgroup", &mut buf).split(|&b| b == b'\n').any(|l| l == line)
+/// Is `line` one of /proc/self/cgroup's lines? Matched as the file streams by, in a small
+/// buffer: a fuzz input's stack may be 8 KiB, and the file of a hybrid host with long paths
+/// is not small. `Err` as for [`handlers_default`] when the file does not read or is empty.
+fn in_cgroup(line: &[u8]) -> Result<bool, i32> {
+    let fd = rustix::fs::open(c"/proc/self/cgroup", rustix::fs::OFlags::RDONLY, rustix::fs::Mode::empty()).map_err(|e| e.raw_os_error())?;
+    let mut matcher = LineMatcher::new(line);
+    let mut buf = [0u8; 256];
+    let mut total = 0;
+    loop {
+        match rustix::io::read(&fd, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                total += n;
+                if matcher.feed(&buf[..n]) {
+                    return Ok(true);
+                }
+            }
+            Err(e) => return Err(e.raw_os_error()),
+        }
+    }
+    if total == 0 {
+        return Err(0);
+    }
+    Ok(matcher.feed(b"\n"))
 }
 
-/// Reads a small /proc file into `buf` with raw syscalls; empty on any error.
-fn read_proc<'a>(path: &core::ffi::CStr, buf: &'a mut [u8]) -> &'a [u8] {
-    let Ok(fd) = rustix::fs::open(path, rustix::fs::OFlags::RDONLY, rustix::fs::Mode::empty()) else {
-        return &[];
-    };
+/// Finds a whole line in text fed piece by piece.
+struct LineMatcher<'a> {
+    line: &'a [u8],
+    /// How much of `line` the current line has matched so far; `None`: it differs.
+    at: Option<usize>,
+}
+
+impl<'a> LineMatcher<'a> {
+    fn new(line: &'a [u8]) -> Self {
+        Self { line, at: Some(0) }
+    }
+
+    /// Feeds more text; true once a whole line equal to `line` has gone by.
+    fn feed(&mut self, text: &[u8]) -> bool {
+        for &b in text {
+            if b == b'\n' {
+                if self.at == Some(self.line.len()) {
+                    return true;
+                }
+                self.at = Some(0);
+            } else {
+                self.at = self.at.filter(|&k| self.line.get(k) == Some(&b)).map(|k| k + 1);
+            }
+        }
+        false
+    }
+}
+
+/// Reads a small /proc file into `buf` with raw syscalls; `Err(errno)` if it does not open
+/// or a read fails.
+fn read_proc<'a>(path: &core::ffi::CStr, buf: &'a mut [u8]) -> Result<&'a [u8], i32> {
+    let fd = rustix::fs::open(path, rustix::fs::OFlags::RDONLY, rustix::fs::Mode::empty()).map_err(|e| e.raw_os_error())?;
     let mut len = 0;
     while len < buf.len() {
         match rustix::io::read(&fd, &mut buf[len..]) {
-            Ok(0) | Err(_) => break,
+            Ok(0) => break,
             Ok(n) => len += n,
+            Err(e) => return Err(e.raw_os_error()),
         }
     }
-    &buf[..len]
+    Ok(&buf[..len])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_status_is_not_looked_at_never_no() {
+        let mut errno = 0;
+        assert_eq!(looked(handlers_default(c"/proc/self/no-such-file"), &mut errno), COULD_NOT_LOOK);
+        assert_eq!(errno, libc::ENOENT);
+        // A file without the line is no answer either.
+        errno = 0;
+        assert_eq!(looked(handlers_default(c"/proc/self/cmdline"), &mut errno), COULD_NOT_LOOK);
+        assert_eq!(errno, 0);
+        // The real one reads: the test harness has no SIGUSR1 handler.
+        assert_eq!(handlers_default(c"/proc/self/status"), Ok(true));
+    }
+
+    #[test]
+    fn a_cgroup_line_is_found_across_reads() {
+        let mut m = LineMatcher::new(b"0::/a/b");
+        assert!(!m.feed(b"12:pids:/a/b\n0::/a"));
+        assert!(m.feed(b"/b\n"));
+        let mut m = LineMatcher::new(b"0::/a/b");
+        assert!(!m.feed(b"0::/a/bc\n0::/a/\n"));
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let line = own.lines().find(|l| l.starts_with("0::")).unwrap();
+        assert_eq!(in_cgroup(line.as_bytes()), Ok(true));
+        assert_eq!(in_cgroup(b"0::/no/such/cgroup"), Ok(false));
+    }
 }

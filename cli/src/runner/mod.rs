@@ -3,6 +3,7 @@
 
 mod arena;
 mod attempt;
+pub mod cgroup;
 mod child;
 mod sandbox;
 mod signals;
@@ -10,7 +11,7 @@ mod worker;
 pub mod bench;
 
 pub use sandbox::{run_cases, RunOptions};
-pub use worker::Plan;
+pub use worker::{CgroupPlan, Plan};
 
 use clone3_suites::{ChildView, Errno};
 use serde::{Deserialize, Serialize};

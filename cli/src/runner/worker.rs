@@ -3,6 +3,8 @@
 
 use super::arena::Arena;
 use super::attempt::{attempt, attempt_prepared, prepare, CgroupTarget, Resources};
+use super::cgroup::RunCgroup;
+use super::child::CGROUP_LINE_MAX;
 use super::{signals, Observed};
 use clone3_arches::ArchProfile;
 use clone3_suites::{Caller, Case, Env};
@@ -25,17 +27,48 @@ pub struct Plan<'a> {
     pub run: &'a [bool],
     pub env: &'a Env,
     pub arch: &'a ArchProfile,
+    /// The run's own cgroup2 directory, made by the CLI before the worker starts.
+    pub cgroup: CgroupPlan<'a>,
+    /// Read only by the sandbox's removal of a leftover `<mount>/clone3-abi.<tag>`, which
+    /// [`RunCgroup`]'s own removal replaces: always `None` now.
     pub cgroup2_mount: Option<&'a str>,
     pub cgroup_v1_dir: Option<&'a str>,
     pub timeout: Duration,
-    /// Names the run's cgroup directory: the CLI's pid as the host sees it.
+    /// The CLI's pid as the host sees it (see `cgroup2_mount`).
     pub tag: u32,
 }
 
+/// The target of the CLONE_INTO_CGROUP cases.
+#[derive(Clone, Copy)]
+pub enum CgroupPlan<'a> {
+    /// No case to run needs one.
+    NotNeeded,
+    Made(&'a RunCgroup),
+    /// The CLI could not make it: why (those cases are not run).
+    Failed(&'a str),
+}
+
 /// Runs the plan and returns the worker's exit code.
+///
+/// A panic must not unwind out of here: this process is a forked copy of the CLI, and its
+/// stack leads back into the CLI's own `catch_unwind`, which would print the CLI's
+/// "internal error" from the worker and leave only an exit code for the sandbox to report.
+/// It becomes a `fatal` line that names the case instead: the cases not run yet are then
+/// not run (125), never failed.
 pub fn work(plan: &Plan, out: OwnedFd) -> i32 {
     signals::setup_worker();
     let mut out = std::fs::File::from(out);
+    let current = std::cell::Cell::new(None);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_all(plan, &mut out, &current)));
+    outcome.unwrap_or_else(|panic| {
+        let at = current.get().map_or(String::new(), |i: usize| format!(" at {}", plan.cases[i].id));
+        let why = format!("the runner panicked{at}: {}", panic_text(&*panic));
+        let _ = writeln!(out, "{}", serde_json::json!({ "fatal": why }));
+        3
+    })
+}
+
+fn run_all(plan: &Plan, out: &mut std::fs::File, current: &std::cell::Cell<Option<usize>>) -> i32 {
     let mut res = match resources(plan) {
         Ok(r) => r,
         Err(e) => {
@@ -43,34 +76,56 @@ pub fn work(plan: &Plan, out: OwnedFd) -> i32 {
             return 2;
         }
     };
+    let inject = injected_panic();
     for (index, case) in plan.cases.iter().enumerate().filter(|(i, _)| plan.run[*i]) {
+        current.set(Some(index));
         let observed = match case.caller {
-            Caller::Worker => attempt(case, plan.env, plan.arch, &mut res),
-            Caller::NoCaps => without_caps(case, plan, &mut res),
+            Caller::Worker => {
+                if inject.as_deref() == Some(case.id.as_str()) {
+                    panic!("injected by {INJECT_PANIC}");
+                }
+                attempt(case, plan.env, plan.arch, &mut res)
+            }
+            Caller::NoCaps => without_caps(case, plan, &mut res, inject.as_deref()),
         };
         let line = serde_json::to_string(&Line { index, observed }).expect("serializable");
         if writeln!(out, "{line}").is_err() {
             break;
         }
     }
+    current.set(None);
     drop(res);
     0
 }
 
-fn cgroup_dir_path(plan: &Plan) -> Option<String> {
-    plan.cgroup2_mount.map(|m| format!("{m}/clone3-abi.{}", plan.tag))
+/// A hidden test hook, not part of the CLI's interface: the id of a case at which the
+/// runner panics, so that tests can check what a panic in the sandbox becomes.
+const INJECT_PANIC: &str = "CLONE3_ABI_TEST_PANIC_AT";
+
+fn injected_panic() -> Option<String> {
+    std::env::var(INJECT_PANIC).ok()
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(s), _) => s.to_string(),
+        (_, Some(s)) => s.clone(),
+        _ => "(no message)".into(),
+    }
 }
 
 pub(super) fn resources(plan: &Plan) -> Result<Resources, String> {
     let (report_rd, report_wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
     let not_cgroup = rustix::fs::open("/", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(|e| format!("open /: {e}"))?;
-    let cgroup = match (plan.env.cgroup2 && plan.env.cap_sys_admin, cgroup_dir_path(plan)) {
-        (true, Some(dir)) => Some(make_cgroup(&dir, plan.cgroup2_mount.unwrap_or("/"))?),
-        _ => None,
+    let cgroup = match plan.cgroup {
+        CgroupPlan::NotNeeded => Err("the run made no cgroup2 directory (no case asked for one)".to_string()),
+        CgroupPlan::Failed(why) => Err(why.to_string()),
+        CgroupPlan::Made(made) => open_cgroup(made),
     };
-    let v1_dir = plan
-        .cgroup_v1_dir
-        .and_then(|d| rustix::fs::open(d, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok());
+    let v1_dir = match plan.cgroup_v1_dir {
+        None => Err("none is mounted".to_string()),
+        Some(d) => rustix::fs::open(d, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(|e| format!("open {d}: {e}")),
+    };
     Ok(Resources {
         arena: Arena::new().map_err(|e| format!("mmap: {e}"))?,
         report_rd,
@@ -83,17 +138,18 @@ pub(super) fn resources(plan: &Plan) -> Result<Resources, String> {
     })
 }
 
-fn make_cgroup(dir: &str, mount: &str) -> Result<CgroupTarget, String> {
-    std::fs::create_dir(dir).map_err(|e| format!("mkdir {dir}: {e}"))?;
-    let fd = rustix::fs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| format!("open {dir}: {e}"))?;
-    let rel = dir.strip_prefix(mount).unwrap_or(dir);
-    Ok(CgroupTarget { fd, dir: dir.into(), proc_line: format!("0::{rel}") })
+fn open_cgroup(made: &RunCgroup) -> Result<CgroupTarget, String> {
+    if made.proc_line.len() > CGROUP_LINE_MAX {
+        return Err(format!("the run's cgroup path is longer than the {CGROUP_LINE_MAX} bytes a child can compare: {}", made.proc_line));
+    }
+    let fd = rustix::fs::open(&made.dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| format!("open {}: {e}", made.dir.display()))?;
+    Ok(CgroupTarget { fd, proc_line: made.proc_line.clone() })
 }
 
 /// Runs one case in a child of the worker that dropped every capability; the child
 /// sends its `Observed` back as JSON.
-fn without_caps(case: &Case, plan: &Plan, res: &mut Resources) -> Observed {
+fn without_caps(case: &Case, plan: &Plan, res: &mut Resources, inject: Option<&str>) -> Observed {
     let set_tid = match prepare(case, plan.env, plan.arch, res) {
         Ok(t) => t,
         Err(why) => return Observed::NotRun(why),
@@ -107,10 +163,17 @@ fn without_caps(case: &Case, plan: &Plan, res: &mut Resources) -> Observed {
             drop(rd);
             let none = rustix::thread::CapabilitySet::empty();
             let sets = rustix::thread::CapabilitySets { effective: none, permitted: none, inheritable: none };
-            let observed = match rustix::thread::set_capabilities(None, sets) {
-                Ok(()) => attempt_prepared(case, plan.env, res, set_tid),
-                Err(e) => Observed::NotRun(format!("capset: {e}")),
-            };
+            // A panic here must not unwind into the worker's loop, in this process.
+            let observed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if inject == Some(case.id.as_str()) {
+                    panic!("injected by {INJECT_PANIC}");
+                }
+                match rustix::thread::set_capabilities(None, sets) {
+                    Ok(()) => attempt_prepared(case, plan.env, res, set_tid),
+                    Err(e) => Observed::NotRun(format!("capset: {e}")),
+                }
+            }))
+            .unwrap_or_else(|panic| Observed::NotRun(format!("the runner panicked at {} (capability-less helper): {}", case.id, panic_text(&*panic))));
             let mut f = std::fs::File::from(wr);
             let _ = f.write_all(serde_json::to_string(&observed).unwrap_or_default().as_bytes());
             unsafe { libc::_exit(0) }

@@ -22,17 +22,39 @@ pub fn suite_processes() -> BTreeSet<String> {
     out
 }
 
+/// `clone3-abi.*` directories anywhere in the cgroup2 hierarchy (a run makes its own
+/// under the cgroup it was started in).
 pub fn cgroup_leftovers() -> Vec<String> {
+    fn walk(dir: &std::path::Path, depth: usize, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            if e.file_name().to_string_lossy().starts_with("clone3-abi.") {
+                out.push(e.path().display().to_string());
+            } else if depth > 0 {
+                walk(&e.path(), depth - 1, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
     let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    mi.lines()
-        .filter(|l| l.contains(" - cgroup2 "))
-        .filter_map(|l| l.split_whitespace().nth(4))
-        .flat_map(|m| std::fs::read_dir(m).into_iter().flatten().flatten())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("clone3-abi."))
-        .collect()
+    for m in mi.lines().filter(|l| l.contains(" - cgroup2 ")).filter_map(|l| l.split_whitespace().nth(4)) {
+        walk(std::path::Path::new(m), 6, &mut out);
+    }
+    out
 }
 
+/// A test that cannot run here says so; in CI, where everything is provisioned and we run
+/// as root, that is a failure rather than a silent pass.
+pub fn cannot_run_here(why: &str) {
+    assert!(std::env::var_os("CI").is_none(), "in CI this test must run: {why}");
+    eprintln!("SKIP: {why}");
+}
+
+pub fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
 
 /// A fresh, empty scratch directory for one test.
 pub fn tmpdir(name: &str) -> std::path::PathBuf {
