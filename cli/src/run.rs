@@ -115,9 +115,11 @@ fn summarize(args: &RunArgs, probe: &Probe, arch: &ArchProfile, results: &[CaseR
                 "  FAIL {}: {why}\n       rule {} — {}\n       repro: clone3-abi run --filter {} --no-snapshot",
                 r.case.id, r.prediction.rule, r.prediction.source, r.case.id
             ),
-            Verdict::Error(why) => eprintln!("  NOT RUN {}: {why}", r.case.id),
             _ => {}
         }
+    }
+    for line in crate::report::not_run_lines(&results, "") {
+        eprintln!("{line}");
     }
     let code = if args.no_snapshot {
         eprintln!("clone3-abi: baseline: none (--no-snapshot): judged by the model alone");

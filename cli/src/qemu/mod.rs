@@ -281,9 +281,11 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
                             "  FAIL {} {}: {why} [rule {}]\n       repro: clone3-abi qemu --arch {} --no-snapshot",
                             g.recipe.name, r.case.id, r.prediction.rule, g.recipe.name
                         ),
-                        crate::verdict::Verdict::Error(why) => eprintln!("  NOT RUN {} {}: {why}", g.recipe.name, r.case.id),
                         _ => {}
                     }
+                }
+                for line in crate::report::not_run_lines(results, &g.recipe.name) {
+                    eprintln!("{line}");
                 }
                 code = crate::worse(code, guest_baseline(args, &g.recipe.name, t, results).code(c.code()));
             }

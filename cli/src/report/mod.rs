@@ -66,6 +66,32 @@ impl Counts {
     }
 }
 
+/// One line per distinct reason the runner could not run cases (a dead worker takes the
+/// rest of the table with it: one cause, not 300 lines), naming the first cases.
+pub fn not_run_lines(results: &[CaseResult], guest: &str) -> Vec<String> {
+    let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
+    for r in results {
+        if let Verdict::Error(why) = &r.verdict {
+            match by_reason.iter_mut().find(|(w, _)| *w == why.as_str()) {
+                Some((_, ids)) => ids.push(&r.case.id),
+                None => by_reason.push((why, vec![&r.case.id])),
+            }
+        }
+    }
+    let guest = if guest.is_empty() { String::new() } else { format!("{guest} ") };
+    by_reason
+        .into_iter()
+        .map(|(why, ids)| match ids.as_slice() {
+            [one] => format!("  NOT RUN {guest}{one}: {why}"),
+            [first, second, ..] => {
+                let more = if ids.len() > 2 { ", …" } else { "" };
+                format!("  NOT RUN {guest}{} cases ({first}, {second}{more}): {why}", ids.len())
+            }
+            [] => unreachable!("a reason has a case"),
+        })
+        .collect()
+}
+
 /// Writes `contents` to `path` through a temporary file (random name, O_EXCL, removed on
 /// any failure) and a rename: a reader sees the old file or the new one, never half of one.
 pub fn write_atomically(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
