@@ -33,6 +33,27 @@ fn children_that_share_memory_or_change_tls_get_their_own_stack() {
     }
 }
 
+/// The two cases the stack rule above exempts (every flag bit set, VM without a stack) are
+/// safe only because no kernel can accept them: were one predicted to succeed, its child
+/// would run on the worker's live stack.
+#[test]
+fn the_cases_exempt_from_the_stack_rule_are_errors_on_every_release_and_arch() {
+    use crate::{predict, Env, Expect, Release};
+    use clone3_arches::ArchProfile;
+    let exempt: Vec<_> = all().into_iter().filter(|c| c.flags & VM != 0 && matches!(c.stack, Stack::None)).collect();
+    assert!(!exempt.is_empty());
+    for c in &exempt {
+        assert!(c.flags.count_ones() >= 32, "{} shares memory without a stack", c.id);
+        for arch in ArchProfile::ALL {
+            for (a, b) in [(5, 3), (5, 10), (6, 1), (6, 12), (7, 2)] {
+                let env = Env::sandboxed_root(Release::new(a, b, 0), &arch);
+                let e = predict(c, &env, &arch).expect;
+                assert!(matches!(e, Expect::Err(_)), "{} on {a}.{b} {}: {e:?}", c.id, arch.name);
+            }
+        }
+    }
+}
+
 #[test]
 fn threads_that_can_start_are_waitable_through_cleartid() {
     // A thread cannot be waited for: the runner knows it is gone when the kernel clears
