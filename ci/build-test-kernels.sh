@@ -5,7 +5,8 @@
 # version and the config below, so a second run costs nothing.
 #
 #   lean  tinyconfig + what the agent and the cases need (namespaces, cgroups,
-#         IA32_EMULATION, PVH), without COMPAT_32BIT_TIME: a y2038-clean config
+#         IA32_EMULATION, PVH), without COMPAT_32BIT_TIME (a y2038-clean config) and
+#         without any initramfs decompressor (BLK_DEV_INITRD alone: plain cpio)
 #   nons  lean without PID_NS, USER_NS, TIME_NS and CGROUPS
 #
 # Prints `name=path` per kernel on stdout. Usage: ci/build-test-kernels.sh [--cached] [name...]
@@ -40,7 +41,7 @@ if ! $cached_only && [ ! -f "$src/.unpacked" ]; then
 fi
 
 # Options on top of tinyconfig, per kernel: `+X` enables CONFIG_X, `-X` disables it.
-lean=(+64BIT +PRINTK +TTY +SERIAL_8250 +SERIAL_8250_CONSOLE +BLK_DEV_INITRD +RD_GZIP
+lean=(+64BIT +PRINTK +TTY +SERIAL_8250 +SERIAL_8250_CONSOLE +BLK_DEV_INITRD -RD_GZIP -RD_BZIP2 -RD_LZMA -RD_XZ -RD_LZO -RD_LZ4 -RD_ZSTD
       +BINFMT_ELF +BINFMT_SCRIPT +PROC_FS +SYSFS +DEVTMPFS +MULTIUSER +FUTEX +EPOLL +SIGNALFD
       +TIMERFD +EVENTFD +POSIX_TIMERS +SHMEM +TMPFS +HYPERVISOR_GUEST +PARAVIRT +PVH
       +NAMESPACES +UTS_NS +IPC_NS +SYSVIPC +PID_NS +NET +NET_NS +USER_NS +TIME_NS

@@ -160,7 +160,9 @@ fn run_guest(recipe: Recipe, agent: Option<PathBuf>, args: &QemuArgs, cases: &[C
         },
     };
     say("building initramfs");
-    let initrd = match write_initramfs(&agent) {
+    // Debian's kernels unpack gzip; a kernel of the user's may have no decompressor at all
+    // (RD_GZIP is an option of its own), and every kernel with BLK_DEV_INITRD reads plain cpio.
+    let initrd = match write_initramfs(&agent, args.kernel.is_none()) {
         Ok(p) => p,
         Err(e) => return fail(recipe, e),
     };
@@ -373,15 +375,15 @@ fn workspace_root() -> Option<PathBuf> {
     root.join("xtask").is_dir().then_some(root)
 }
 
-/// The gzip'd initramfs for an agent, named by the agent's content: runs from other
-/// checkouts or versions sharing the cache never boot each other's agents.
-fn write_initramfs(agent: &Path) -> Result<PathBuf, String> {
+/// The initramfs for an agent (gzip'd or plain), named by the agent's content: runs from
+/// other checkouts or versions sharing the cache never boot each other's agents.
+fn write_initramfs(agent: &Path, gzip: bool) -> Result<PathBuf, String> {
     use sha2::Digest;
     let bytes = std::fs::read(agent).map_err(|e| format!("agent {}: {e}", agent.display()))?;
     let hash: String = sha2::Sha256::digest(&bytes).iter().take(16).map(|b| format!("{b:02x}")).collect();
-    let path = fetch::cache_dir().join("initramfs").join(format!("{hash}.cpio.gz"));
+    let path = fetch::cache_dir().join("initramfs").join(format!("{hash}.cpio{}", if gzip { ".gz" } else { "" }));
     if !path.is_file() {
-        report::write_atomically(&path, &initramfs::build(&bytes)).map_err(|e| format!("{}: {e}", path.display()))?;
+        report::write_atomically(&path, &initramfs::build(&bytes, gzip)).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(path)
 }
