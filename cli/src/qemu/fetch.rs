@@ -34,7 +34,11 @@ fn kernel(recipe: &Recipe) -> Result<PathBuf, String> {
     let name = Path::new(&k.kernel_path).file_name().ok_or("recipe kernel_path has no file name")?;
     let image = dir.join(name);
     if image.is_file() {
-        return Ok(image);
+        if sha256_of(&image)? == k.image_sha256 {
+            return Ok(image);
+        }
+        // A damaged or foreign file: unpack the (hash-checked) package again.
+        std::fs::remove_file(&image).map_err(|e| format!("{}: {e}", image.display()))?;
     }
     let deb = cache_dir().join("debs").join(format!("{stem}.deb"));
     if !(deb.is_file() && sha256_of(&deb)? == k.sha256) {
@@ -57,6 +61,11 @@ fn kernel(recipe: &Recipe) -> Result<PathBuf, String> {
     if !ok || !unpacked.is_file() {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(format!("{} has no {} (dpkg-deb and tar are needed)", deb.display(), k.kernel_path));
+    }
+    let got = sha256_of(&unpacked)?;
+    if got != k.image_sha256 {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(format!("{} unpacked from {} has sha256 {got}, the recipe pins {}", k.kernel_path, deb.display(), k.image_sha256));
     }
     std::fs::rename(&unpacked, &image).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_dir_all(&tmp);

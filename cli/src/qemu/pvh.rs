@@ -5,12 +5,14 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// The ELF next to `bzimage` (`<bzimage>.elf`), made once.
+/// The ELF next to `bzimage` (`<bzimage>.elf`), made once per bzImage (again when the
+/// bzImage is newer, e.g. re-unpacked after a failed check).
 pub fn elf_for(bzimage: &Path) -> Result<PathBuf, String> {
     let mut name = bzimage.file_name().ok_or("no file name")?.to_os_string();
     name.push(".elf");
     let elf = bzimage.with_file_name(name);
-    if elf.is_file() {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if elf.is_file() && modified(&elf) >= modified(bzimage) {
         return Ok(elf);
     }
     let data = std::fs::read(bzimage).map_err(|e| format!("{}: {e}", bzimage.display()))?;

@@ -33,6 +33,8 @@ pub struct Kernel {
     pub filename: String,
     /// The kernel file inside the package (`./boot/vmlinuz-…`).
     pub kernel_path: String,
+    /// Of that file once unpacked: checked at every use, so a damaged cache is re-unpacked.
+    pub image_sha256: String,
     /// What that file is: bzImage, Image, … (for people; QEMU finds out itself).
     #[allow(dead_code)]
     pub format: String,
