@@ -106,4 +106,6 @@ fn gate_reason(g: Gate, env: &Env) -> Option<String> {
 }
 
 #[cfg(test)]
+mod fixture;
+#[cfg(test)]
 mod tests;
