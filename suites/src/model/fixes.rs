@@ -353,3 +353,5 @@ impl Env {
     }
 }
 
+#[cfg(test)]
+mod tests;
