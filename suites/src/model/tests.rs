@@ -578,3 +578,38 @@ fn fix_overrides_decide_over_the_release() {
     let plain = serde_json::to_value(Env::sandboxed_root(Release::new(6, 12, 0), &ArchProfile::X86_64)).unwrap();
     assert!(plain.get("fixes").is_none() && plain.get("caller_autoreaped").is_none());
 }
+
+/// TABLE-GAPS.md [9]: the ≤ 6.19 order the model keeps for 7.x too (finding 12 is open).
+#[test]
+fn set_tid_orders_the_table_does_not_have() {
+    let own_then_zero = case(|c| c.set_tid = SetTid::new(Ptr::Valid, 2, &[Tid::Own, Tid::Value(0)]));
+    let free_then_own = case(|c| (c.flags, c.set_tid) = (NEWPID, SetTid::new(Ptr::Valid, 2, &[Tid::Free, Tid::Own])));
+    for r in [(6, 12, 0), (7, 2, 0)] {
+        assert_eq!(x86(&own_then_zero, r), errno(Errno::EEXIST), "{r:?}");
+        assert_eq!(x86(&free_then_own, r), errno(Errno::EINVAL), "{r:?}");
+    }
+}
+
+/// The other predictions TABLE-GAPS.md states for inputs the model already covers.
+#[test]
+fn table_gap_predictions() {
+    // [10] pidfd == parent_tid is only refused with both flags.
+    let same = case(|c| (c.flags, c.pidfd, c.parent_tid) = (PIDFD, Ptr::SameAsParentTid, Ptr::Valid));
+    assert!(is_ok(&x86(&same, (6, 12, 0))));
+    // [11] PIDFD|THREAD with a NULL pidfd.
+    let thread = case(|c| {
+        (c.flags, c.exit_signal, c.child_tid) = (PIDFD | THREAD | SIGHAND | VM | CHILD_CLEARTID, 0, Ptr::Valid);
+        c.stack = Stack::Mapped(65536);
+    });
+    assert_eq!(x86(&thread, (6, 8, 0)), errno(Errno::EINVAL));
+    assert_eq!(x86(&thread, (6, 9, 0)), errno(Errno::EFAULT));
+    // [15] a partial set_tid pointer word.
+    let partial = |ptr| case(|c| (c.size, c.set_tid) = (Size::Bytes(65), SetTid::new(ptr, 0, &[])));
+    assert!(is_ok(&x86(&partial(Ptr::Null), (6, 12, 0))));
+    assert_eq!(x86(&partial(Ptr::Valid), (6, 12, 0)), errno(Errno::EINVAL));
+    assert_eq!(x86(&partial(Ptr::Valid), (5, 4, 0)), errno(Errno::E2BIG));
+    // [17] EMPTY_MNTNS implies NEWNS, which needs CAP_SYS_ADMIN.
+    let empty = case(|c| (c.flags, c.caller) = (EMPTY_MNTNS, crate::Caller::NoCaps));
+    assert_eq!(x86(&empty, (7, 1, 0)), errno(Errno::EPERM));
+    assert_eq!(x86(&empty, (7, 0, 0)), errno(Errno::EINVAL));
+}
