@@ -1,5 +1,6 @@
 //! One rule per kernel check, in the order the kernel makes them. Each names the kernel
-//! function and the releases it holds for. Sources: kernel/fork.c (sys_clone3,
+//! function and the kernels it holds for (`When`: always, or a feature or fix of
+//! [`super::fixes`], which holds the releases, stable point releases and commits). Sources: kernel/fork.c (sys_clone3,
 //! copy_clone_args_from_user, clone3_args_valid, clone3_stack_valid, kernel_clone,
 //! copy_process), kernel/pid.c (alloc_pid), kernel/nsproxy.c (copy_namespaces),
 //! kernel/cgroup/cgroup.c (cgroup_css_set_fork), include/linux/uaccess.h
