@@ -5,7 +5,7 @@ use super::input::Input;
 use crate::case::{CgroupArg, Ptr, Stack, Tls};
 use crate::flags::*;
 use crate::Case;
-use clone3_arches::StackRule;
+use clone3_arches::{StackRule, TlsRule};
 use serde::{Deserialize, Serialize};
 
 /// How the child ended.
@@ -133,7 +133,15 @@ pub(super) fn view(i: &Input) -> ChildView {
     if dies {
         // Only the caller's own children are reaped by it, so only theirs show the signal.
         let fate = if i.has(THREAD | PARENT) { Fate::Silent } else { Fate::Signaled(SIGSEGV) };
-        return ChildView { fate: Some(fate), ..Default::default() };
+        // On an x86_64 task whose first push would land in the non-canonical hole (a raw stack
+        // between TASK_SIZE_MAX and 2^63 that 6.4 – 6.11.5 let through), the fault is a #SS
+        // (SIGBUS) or the return to user mode fails first (SIGSEGV): not predicted. The table's
+        // past_user_limit pushes just below the hole, into the unmappable last page: SIGSEGV.
+        let sp = if raw_sp { i.kernel_stack() } else { i.kernel_stack().wrapping_add(i.kernel_stack_size()) };
+        let push = (sp & !15).wrapping_sub(8);
+        let lowest_kernel = 0u64.wrapping_sub(i.env.user_addr_limit + 4096); // the hole is symmetric
+        let hole = i.arch.tls == TlsRule::FsBase && (i.env.user_addr_limit + 4096..lowest_kernel).contains(&push);
+        return ChildView { fate: (!(foreign && hole)).then_some(fate), ..Default::default() };
     }
     // A PID-namespace init that shares its handler table with the caller sets SIGCHLD to
     // SIG_IGN for both when it exits (zap_pid_ns_processes, kernel/pid_namespace.c: "Ignore

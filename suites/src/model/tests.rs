@@ -460,7 +460,8 @@ fn x86_64_access_ok_windows() {
     }
     // 6.4 – 6.11.5 looked at the sign bit only: the child gets a stack that is not there.
     for r in [(6, 4, 0), (6, 6, 50), (6, 8, 12), (6, 11, 5)] {
-        assert_eq!(fate(x86(&high, r)), Some(Fate::Signaled(11)), "{r:?}");
+        // A non-canonical SP: SIGBUS (#SS) or SIGSEGV, so the fate is not predicted.
+        assert_eq!(fate(x86(&high, r)), None, "{r:?}");
         assert_eq!(fate(x86(&past, r)), Some(Fate::Signaled(11)), "{r:?}");
         assert_eq!(fate(on(&past, r, ArchProfile::I386_COMPAT)), Some(Fate::Signaled(11)), "{r:?}");
     }
@@ -612,4 +613,15 @@ fn table_gap_predictions() {
     let empty = case(|c| (c.flags, c.caller) = (EMPTY_MNTNS, crate::Caller::NoCaps));
     assert_eq!(x86(&empty, (7, 1, 0)), errno(Errno::EPERM));
     assert_eq!(x86(&empty, (7, 0, 0)), errno(Errno::EINVAL));
+}
+
+/// Before 5.3.11 `stack` itself was the SP: a kernel-half one faults like any unmapped page
+/// (SIGSEGV); one whose first push lands just below the kernel half, in the non-canonical hole
+/// (0xffff_8000_0000_0000 - 8), is not predicted.
+#[test]
+fn raw_kernel_half_stacks_fault_before_5_3_11() {
+    let by_id = |id: &str| crate::tables::all().into_iter().find(|c| c.id == id).unwrap();
+    assert_eq!(fate(x86(&by_id("stack.wraps_around"), (5, 3, 5))), Some(Fate::Signaled(11)));
+    assert_eq!(fate(x86(&by_id("stack.kernel_address"), (5, 3, 5))), None);
+    assert_eq!(fate(on(&by_id("stack.kernel_address"), (5, 3, 5), ArchProfile::AARCH64)), Some(Fate::Signaled(11)));
 }
