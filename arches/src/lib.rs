@@ -16,7 +16,7 @@
 #![no_std]
 
 mod profile;
-pub use profile::{ArchProfile, CloneOrder, StackRule, TlsRule};
+pub use profile::{AccessOk, ArchProfile, CloneOrder, StackRule, TlsRule};
 
 /// The uapi `struct clone_args`, exactly as `linux-raw-sys` generates it for this arch.
 pub use linux_raw_sys::general::clone_args as CloneArgs;

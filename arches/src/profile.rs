@@ -25,6 +25,21 @@ pub enum TlsRule {
     Register,
 }
 
+/// What `access_ok(stack, stack_size)` in clone3_stack_valid accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum AccessOk {
+    /// The range must end at or below the user address limit (include/asm-generic/access_ok.h
+    /// `__access_ok`, x86_32, arm64, riscv64).
+    Limit,
+    /// An x86_64 kernel, for native and ia32 compat tasks alike (arch/x86/include/asm/uaccess_64.h):
+    /// `Limit`, except where the model's fixes table says otherwise (6.4 checked only the sign bit,
+    /// 6.11.6 and 6.12.0–6.12.1 refused a range ending exactly at the limit).
+    X86_64,
+    /// CONFIG_ALTERNATE_USER_ADDRESS_SPACE (parisc; also s390 and sparc64, which have no profile):
+    /// the generic `__access_ok` returns true at once, so no range is refused.
+    Always,
+}
+
 /// Legacy `clone()` argument order (CONFIG_CLONE_BACKWARDS* in arch/Kconfig).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum CloneOrder {
@@ -54,6 +69,15 @@ pub struct ArchProfile {
     /// PID_MAX_LIMIT (include/linux/threads.h): 4M where the kernel's long is 64-bit,
     /// PID_MAX_DEFAULT (32768) on 32-bit kernels.
     pub pid_max_limit: i32,
+    /// The width of the kernel's `unsigned long` (not the task's): struct kernel_clone_args
+    /// keeps stack, stack_size and tls in `unsigned long`s, so a 32-bit kernel cuts clone3's
+    /// u64 fields to their low 32 bits (copy_clone_args_from_user does not check the high ones).
+    pub kernel_long_bits: u32,
+    pub access_ok: AccessOk,
+    /// copy_thread took CLONE_SETTLS's value from clone()'s argument registers until the arch
+    /// implemented copy_thread_tls (5.5, 5.4.12): clone3, which passes tls in its struct, set
+    /// whatever those registers held. arm64, riscv and parisc; x86 had copy_thread_tls since 4.2.
+    pub settls_from_clone_regs: bool,
 }
 
 // x86_64 TASK_SIZE_MAX with 4-level paging: (1 << 47) - PAGE_SIZE (arch/x86/include/asm/page_64_types.h).
@@ -70,6 +94,9 @@ impl ArchProfile {
         clone_order: CloneOrder::Default,
         clone3_since: Some((5, 3)),
         pid_max_limit: 4 * 1024 * 1024,
+        kernel_long_bits: 64,
+        access_ok: AccessOk::X86_64,
+        settls_from_clone_regs: false,
     };
     /// A 32-bit task on an x86_64 kernel (ia32 compat): access_ok uses TASK_SIZE_MAX too.
     pub const I386_COMPAT: Self = Self {
@@ -83,6 +110,8 @@ impl ArchProfile {
         name: "i386-native",
         user_addr_limit: 0xC000_0000,
         pid_max_limit: 32768,
+        kernel_long_bits: 32,
+        access_ok: AccessOk::Limit,
         ..Self::I386_COMPAT
     };
     /// arm64 with 48-bit VAs (Debian's CONFIG_ARM64_VA_BITS=48).
@@ -96,6 +125,9 @@ impl ArchProfile {
         clone_order: CloneOrder::Backwards,
         clone3_since: Some((5, 3)),
         pid_max_limit: 4 * 1024 * 1024,
+        kernel_long_bits: 64,
+        access_ok: AccessOk::Limit,
+        settls_from_clone_regs: true,
     };
     /// riscv64 under Sv39 (what QEMU's virt `rv64` gives a Debian kernel by default: TASK_SIZE 2^38 - ...).
     pub const RISCV64: Self = Self {
@@ -115,13 +147,20 @@ impl ArchProfile {
         clone_order: CloneOrder::Default,
         clone3_since: None,
         pid_max_limit: 4 * 1024 * 1024,
+        kernel_long_bits: 64,
+        access_ok: AccessOk::Limit,
+        settls_from_clone_regs: false,
     };
-    /// parisc: CONFIG_STACK_GROWSUP, clone3 since 5.3.
+    /// parisc: CONFIG_STACK_GROWSUP, clone3 since 5.3, and CONFIG_ALTERNATE_USER_ADDRESS_SPACE
+    /// (arch/parisc/Kconfig selects it, read in Debian 6.12.118; older kernels had
+    /// `access_ok(uaddr, size)` defined as always true): access_ok never refuses a stack.
     pub const PARISC: Self = Self {
         name: "parisc",
         clone3_since: Some((5, 3)),
         user_addr_limit: 1 << 32,
         default_page_size: 4096,
+        access_ok: AccessOk::Always,
+        settls_from_clone_regs: true,
         ..Self::IA64
     };
 

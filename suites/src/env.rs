@@ -4,6 +4,7 @@
 use crate::Release;
 use clone3_arches::ArchProfile;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Env {
@@ -15,6 +16,11 @@ pub struct Env {
     pub cap_checkpoint_restore: bool,
     /// The worker is init of its PID namespace (SIGNAL_UNKILLABLE): CLONE_PARENT fails.
     pub caller_is_pidns_init: bool,
+    /// The worker was started with CLONE_AUTOREAP (v7.1): its CLONE_PARENT children would
+    /// get exit_signal 0 without being autoreaped, so copy_process refuses them. The runner's
+    /// worker never is; records without the field parse as false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub caller_autoreaped: bool,
     /// The level of the worker's PID namespace (0 = initial). Children without NEWPID
     /// land at this level.
     pub pid_level: u32,
@@ -37,6 +43,15 @@ pub struct Env {
     /// written before this field existed parse as "every feature present".
     #[serde(default)]
     pub kernel: Features,
+    /// Fixes the kernel has (true) or lacks (false) whatever its release says, by
+    /// [`crate::model::fixes::FIXES`] name: for vendor kernels with backports of their own.
+    /// Empty by default, and then not written, so records before the field mean the same.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fixes: BTreeMap<String, bool>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Is a kernel feature there? Probed, never assumed: `Unknown` when the probe could not
@@ -126,6 +141,7 @@ impl Env {
             cap_sys_admin: true,
             cap_checkpoint_restore: true,
             caller_is_pidns_init: false,
+            caller_autoreaped: false,
             pid_level: 2,
             pid_max: 32768,
             pid_sandbox: true,
@@ -134,6 +150,7 @@ impl Env {
             unprivileged_userns: true,
             user_addr_limit: arch.user_addr_limit,
             kernel: Features::ALL,
+            fixes: BTreeMap::new(),
         }
     }
 

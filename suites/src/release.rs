@@ -45,16 +45,10 @@ impl Release {
         format!("{}.{}", self.major, self.minor)
     }
 
-    /// Is this release at or after `major.minor`?
+    /// Is this release at or after `major.minor`? (The model keys nothing on this: its
+    /// release boundaries are the named fixes and features of model::fixes.)
     pub fn at_least(self, major: u32, minor: u32) -> bool {
         (self.major, self.minor) >= (major, minor)
-    }
-
-    /// Does this release carry a fix merged in `mainline` (major, minor) and backported
-    /// to the stable point releases `stable`? A series not listed counts as unfixed.
-    pub fn has_fix(self, mainline: (u32, u32), stable: &[Release]) -> bool {
-        self.at_least(mainline.0, mainline.1)
-            || stable.iter().any(|s| (s.major, s.minor) == (self.major, self.minor) && self.patch >= s.patch)
     }
 }
 
@@ -74,15 +68,6 @@ mod tests {
         assert_eq!(Release::parse("6.12.0-rc3+"), Some(Release::new(6, 12, 0)));
         assert_eq!(Release::parse("7.1"), Some(Release::new(7, 1, 0)));
         assert_eq!(Release::parse("garbage"), None);
-    }
-
-    #[test]
-    fn fixes_count_from_mainline_or_their_stable_backport() {
-        let backports = [Release::new(6, 1, 20)];
-        assert!(Release::new(6, 3, 0).has_fix((6, 3), &backports));
-        assert!(Release::new(6, 1, 20).has_fix((6, 3), &backports));
-        assert!(!Release::new(6, 1, 19).has_fix((6, 3), &backports));
-        assert!(!Release::new(5, 15, 200).has_fix((6, 3), &backports));
     }
 
     #[test]

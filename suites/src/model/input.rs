@@ -43,11 +43,21 @@ pub const WORD_CGROUP: u64 = 10;
 
 impl<'a> Input<'a> {
     pub fn new(case: &'a Case, env: &'a Env, arch: &'a ArchProfile) -> Self {
-        Self { case, env, arch, usize: case.usize(env.page_size), ksize: ksize(env.release) }
+        Self { case, env, arch, usize: case.usize(env.page_size), ksize: ksize(env) }
     }
 
     pub fn release(&self) -> Release {
         self.env.release
+    }
+
+    /// Does the kernel have this fix ([`super::fixes::FIXES`], overrides included)?
+    pub fn fixed(&self, name: &str) -> bool {
+        self.env.has(name)
+    }
+
+    /// Does the kernel have this feature ([`super::fixes::FEATURES`])?
+    pub fn feature(&self, name: &str) -> bool {
+        self.env.has_feature(name)
     }
 
     /// Bytes of the buffer that can be read before a fault.
@@ -116,7 +126,7 @@ impl<'a> Input<'a> {
     pub fn flags(&self) -> u64 {
         let f = if self.copied(WORD_FLAGS) { self.case.flags } else { 0 };
         // v7.1 kernel_clone: CLONE_EMPTY_MNTNS implies CLONE_NEWNS.
-        if self.release().at_least(7, 1) && f & crate::flags::EMPTY_MNTNS != 0 {
+        if self.feature("empty_mntns") && f & crate::flags::EMPTY_MNTNS != 0 {
             f | crate::flags::NEWNS
         } else {
             f
@@ -150,6 +160,25 @@ impl<'a> Input<'a> {
             CgroupArg::ClosedFd => CLOSED_FD,
             CgroupArg::Target | CgroupArg::NotCgroup | CgroupArg::V1Dir => 3,
         }
+    }
+
+    /// A value as struct kernel_clone_args holds it: cut to the kernel's unsigned long.
+    fn kernel_long(&self, v: u64) -> u64 {
+        if self.arch.kernel_long_bits >= 64 { v } else { v & ((1u64 << self.arch.kernel_long_bits) - 1) }
+    }
+
+    /// stack, stack_size and tls as the kernel holds them (the `*_value` functions are what
+    /// the runner writes, which the tail and zero checks read).
+    pub fn kernel_stack(&self) -> u64 {
+        self.kernel_long(self.stack_value())
+    }
+
+    pub fn kernel_stack_size(&self) -> u64 {
+        self.kernel_long(self.stack_size())
+    }
+
+    pub fn kernel_tls(&self) -> u64 {
+        self.kernel_long(self.tls_value())
     }
 
     pub fn tls_value(&self) -> u64 {
@@ -215,12 +244,12 @@ pub enum Field {
 /// The fd number the runner passes as a closed cgroup fd.
 pub const CLOSED_FD: u64 = (1 << 30) + 1;
 
-/// sizeof(struct clone_args) in a release: VER0 from 5.3, VER1 (set_tid) from 5.5,
-/// VER2 (cgroup) from 5.7. Nothing has been appended since (shstk_token is not merged).
-pub fn ksize(r: Release) -> u64 {
-    if r.at_least(5, 7) {
+/// sizeof(struct clone_args) in a kernel: VER0 from 5.3, VER1 with the set_tid feature (5.5),
+/// VER2 with into_cgroup (5.7). Nothing has been appended since (shstk_token is not merged).
+pub fn ksize(env: &Env) -> u64 {
+    if env.has_feature("into_cgroup") {
         88
-    } else if r.at_least(5, 5) {
+    } else if env.has_feature("set_tid") {
         80
     } else {
         64
@@ -248,10 +277,11 @@ pub fn resolve_tid(tid: Tid, at: TidAt, env: &Env, arch: &ArchProfile) -> Option
 /// "pid: allow pid_max to be set per pid namespace" (6.14) gave each namespace its own,
 /// and "pid: Do not set pid_max in new pid namespaces" (Koutný, March 2025) starts new
 /// namespaces at PID_MAX_LIMIT instead of the parent's value. Seen on 6.18: pid 32768 is
-/// accepted in a child namespace when the host's pid_max is 32768. [Which release first
-/// had the second patch is not verified; the model assumes 6.14.]
+/// accepted in a child namespace when the host's pid_max is 32768. The second patch is in
+/// vfs-6.14-rc6.fixes, so in 6.14 final too (model-vs-kernel.md): both are the feature
+/// pid_max_per_ns.
 pub fn level_pid_max(env: &Env, arch: &ArchProfile, level: i64) -> i32 {
-    if level > 0 && env.release.at_least(6, 14) { arch.pid_max_limit } else { env.pid_max }
+    if level > 0 && env.has_feature("pid_max_per_ns") { arch.pid_max_limit } else { env.pid_max }
 }
 
 /// In the sandbox the worker is pid 2 in its namespace and pid 3 in the parent one

@@ -3,12 +3,14 @@
 //! give, plus the rule that decided it. The rules live in [`rules`], one per kernel check,
 //! in the order the kernel makes them: the first that fires decides the errno.
 
+pub mod fixes;
 mod input;
 pub mod rules;
 mod success;
 
 pub use input::{resolve_tid, Input, TidAt, CLOSED_FD};
-pub use rules::{Rule, RULES};
+pub use fixes::{Feature, Fix, FEATURES, FIXES};
+pub use rules::{Rule, When, RULES};
 pub use success::{ChildView, Fate, Observe, SpAt};
 
 use crate::{Case, Env, Errno, Gate, Have};
@@ -40,7 +42,7 @@ pub fn predict(case: &Case, env: &Env, arch: &ArchProfile) -> Prediction {
         return Prediction { expect: Expect::Skip(why), rule: "gate", source: String::new() };
     }
     let input = Input::new(case, env, arch);
-    let fired = RULES.iter().filter(|r| r.applies_to(env.release)).find_map(|r| (r.check)(&input).map(|f| (r, f)));
+    let fired = RULES.iter().filter(|r| r.applies_to(env)).find_map(|r| (r.check)(&input).map(|f| (r, f)));
     match fired {
         Some((rule, fire)) => {
             let expect = match fire {
@@ -69,7 +71,7 @@ pub struct Step {
 /// in-force rule that fires is the prediction (see [`predict`]).
 pub fn explain(case: &Case, env: &Env, arch: &ArchProfile) -> Vec<Step> {
     let input = Input::new(case, env, arch);
-    RULES.iter().map(|rule| Step { rule, in_force: rule.applies_to(env.release), fires: (rule.check)(&input) }).collect()
+    RULES.iter().map(|rule| Step { rule, in_force: rule.applies_to(env), fires: (rule.check)(&input) }).collect()
 }
 
 /// The first gate this machine does not meet, as the SKIP reason: the kernel's missing
@@ -105,5 +107,7 @@ fn gate_reason(g: Gate, env: &Env) -> Option<String> {
     Some(why.into())
 }
 
+#[cfg(test)]
+mod fixture;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
 //! One rule per kernel check, in the order the kernel makes them. Each names the kernel
-//! function and the releases it holds for. Sources: kernel/fork.c (sys_clone3,
+//! function and the kernels it holds for (`When`: always, or a feature or fix of
+//! [`super::fixes`], which holds the releases, stable point releases and commits). Sources: kernel/fork.c (sys_clone3,
 //! copy_clone_args_from_user, clone3_args_valid, clone3_stack_valid, kernel_clone,
 //! copy_process), kernel/pid.c (alloc_pid), kernel/nsproxy.c (copy_namespaces),
 //! kernel/cgroup/cgroup.c (cgroup_css_set_fork), include/linux/uaccess.h
@@ -22,8 +23,9 @@
 use super::input::{Field, Input, TidAt, SANDBOX_OWN_PIDS};
 use crate::case::{CgroupArg, Ptr, Tid, Tls};
 use crate::flags::*;
-use crate::{Errno, Have, Release};
-use clone3_arches::TlsRule;
+use super::fixes;
+use crate::{Env, Errno, Have};
+use clone3_arches::{AccessOk, TlsRule};
 
 /// What a rule concludes when it fires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,37 +40,51 @@ pub struct Rule {
     pub id: &'static str,
     /// The kernel function (and file) holding the check.
     pub function: &'static str,
-    /// First release with the check (`None`: as old as clone3).
-    pub since: Option<Release>,
-    /// First release without it.
-    pub until: Option<Release>,
+    /// The kernels the check is in: every release, or as a feature or fix says
+    /// ([`super::fixes`]).
+    pub when: When,
     /// The commit or release note the rule comes from.
     pub source: &'static str,
     pub check: fn(&Input) -> Option<Fire>,
 }
 
+/// Which kernels have a rule. Releases are never compared here: features and fixes are
+/// named entries of [`super::fixes`], and a fix may be overridden per run (`Env::fixes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    /// As old as clone3.
+    Always,
+    /// From the release that brought this feature on.
+    Feature(&'static str),
+    /// Before the release that brought this feature (the check it lifted).
+    BeforeFeature(&'static str),
+    /// In kernels with this fix, mainline or stable.
+    Fix(&'static str),
+    /// In kernels without it.
+    BeforeFix(&'static str),
+}
+
 impl Rule {
-    pub fn applies_to(&self, r: Release) -> bool {
-        self.since.is_none_or(|s| r >= s) && self.until.is_none_or(|u| r < u)
+    pub fn applies_to(&self, env: &Env) -> bool {
+        match self.when {
+            When::Always => true,
+            When::Feature(f) => env.has_feature(f),
+            When::BeforeFeature(f) => !env.has_feature(f),
+            When::Fix(f) => env.has(f),
+            When::BeforeFix(f) => !env.has(f),
+        }
     }
 
     pub fn source_line(&self) -> String {
-        let span = match (self.since, self.until) {
-            (Some(s), Some(u)) => format!("{}.{}–{}.{}", s.major, s.minor, u.major, u.minor),
-            (Some(s), None) => format!("since {s}"),
-            (None, Some(u)) => format!("until {u}"),
-            (None, None) => "5.3+".into(),
+        let span = match self.when {
+            When::Always => "5.3+".to_string(),
+            When::Feature(f) => format!("since {}", fixes::feature(f).since),
+            When::BeforeFeature(f) => format!("until {}", fixes::feature(f).since),
+            When::Fix(f) => format!("with {f}: {}", fixes::fix(f).releases()),
+            When::BeforeFix(f) => format!("without {f}: before {}", fixes::fix(f).releases()),
         };
         format!("{} ({span}): {}", self.function, self.source)
     }
-}
-
-/// Stable releases that took "fork: allow CLONE_NEWTIME in clone3 flags" (seen on
-/// Debian's 6.1.176 i386 kernel, whose changelog lists it under upstream 6.1.20).
-const NEWTIME_FIX_STABLE: &[Release] = &[Release::new(6, 1, 20)];
-
-const fn v(major: u32, minor: u32, patch: u32) -> Option<Release> {
-    Some(Release::new(major, minor, patch))
 }
 
 fn err(e: Errno) -> Option<Fire> {
@@ -80,40 +96,38 @@ fn when(cond: bool, e: Errno) -> Option<Fire> {
 }
 
 use Errno::*;
+use When::*;
 
 pub static RULES: &[Rule] = &[
     Rule {
         id: "entry.no_clone3",
         function: "arch syscall table / __ARCH_BROKEN_SYS_CLONE3",
-        since: None,
-        until: None,
-        source: "clone3 wired up per arch from 5.3 (x86, arm64, riscv, …); ia64 never",
+        when: Always,
+        source: "clone3 wired up per arch from 5.3 (x86, arm64, riscv, …); ia64 never. Which release an arch \
+                 gained it is the arch profile's (`clone3_since`), the one release comparison outside model::fixes",
         check: |i| {
-            let has = i.arch.clone3_since.is_some_and(|(ma, mi)| i.release().at_least(ma, mi));
+            let has = i.arch.clone3_since.is_some_and(|(ma, mi)| i.release() >= crate::Release::new(ma, mi, 0));
             when(!has, ENOSYS)
         },
     },
     Rule {
         id: "copy_args.size_above_page",
         function: "copy_clone_args_from_user (kernel/fork.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "usize > PAGE_SIZE is refused before the pointer is touched",
         check: |i| when(i.usize > i.env.page_size, E2BIG),
     },
     Rule {
         id: "copy_args.size_below_ver0",
         function: "copy_clone_args_from_user (kernel/fork.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "usize < CLONE_ARGS_SIZE_VER0 (64)",
         check: |i| when(i.usize < 64, EINVAL),
     },
     Rule {
         id: "copy_args.tail",
         function: "copy_struct_from_user → check_zeroed_user (include/linux/uaccess.h, lib/usercopy.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "bytes in [ksize, usize) scanned in address order, an aligned word at a time: a fault \
                  gives EFAULT, a non-zero byte E2BIG, whichever comes first (5.3 had its own byte loop with the \
                  same result; guard pages are word-aligned, so bytes and words agree)",
@@ -132,57 +146,52 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "copy_args.head_fault",
         function: "copy_struct_from_user (include/linux/uaccess.h)",
-        since: None,
-        until: None,
+        when: Always,
         source: "copy_from_user of min(usize, ksize) bytes faults",
         check: |i| when(i.usize.min(i.ksize) > i.readable(), EFAULT),
     },
     Rule {
         id: "copy_args.set_tid_size_above_max",
         function: "copy_clone_args_from_user (kernel/fork.c)",
-        since: v(5, 5, 0),
-        until: None,
+        when: Feature("set_tid"),
         source: "set_tid_size > MAX_PID_NS_LEVEL (32); \"fork: extend clone3() to support setting a PID\"",
         check: |i| when(i.set_tid_size() > 32, EINVAL),
     },
     Rule {
         id: "copy_args.set_tid_size_without_array",
         function: "copy_clone_args_from_user (kernel/fork.c)",
-        since: v(5, 5, 0),
-        until: None,
+        when: Feature("set_tid"),
         source: "!set_tid && set_tid_size > 0",
         check: |i| when(i.set_tid_ptr() == Ptr::Null && i.set_tid_size() > 0, EINVAL),
     },
     Rule {
         id: "copy_args.set_tid_array_without_size",
         function: "copy_clone_args_from_user (kernel/fork.c)",
-        since: v(5, 5, 0),
-        until: None,
+        when: Feature("set_tid"),
         source: "set_tid && set_tid_size == 0",
         check: |i| when(i.set_tid_ptr() != Ptr::Null && i.set_tid_size() == 0, EINVAL),
     },
     Rule {
         id: "copy_args.exit_signal_high_bits",
         function: "copy_clone_args_from_user (kernel/fork.c)",
-        since: v(5, 4, 0),
-        until: None,
-        source: "exit_signal & ~CSIGNAL; \"fork: block invalid exit signals with clone3()\" (5.4-rc1, Cc stable: \
-                 5.3.y point releases may have it)",
+        when: Always,
+        source: "exit_signal & ~CSIGNAL; a0eb9abd8af9 \"fork: block invalid exit signals with clone3()\", merged into \
+                 mainline on 12 Sep 2019 (merge 98dcb386e5c3), before v5.3 was tagged (15 Sep): every kernel with \
+                 clone3 has it (review finding 1; the model used to start it at 5.4)",
         check: |i| when(i.case.exit_signal & !CSIGNAL != 0, EINVAL),
     },
     Rule {
         id: "copy_args.exit_signal_invalid",
         function: "copy_clone_args_from_user (kernel/fork.c)",
-        since: v(5, 4, 0),
-        until: v(7, 1, 0),
-        source: "!valid_signal(exit_signal): > _NSIG; moved to kernel_clone by 09e7827e7857 (v7.1)",
+        when: BeforeFix("exit_signal_in_kernel_clone"),
+        source: "!valid_signal(exit_signal): > _NSIG; a0eb9abd8af9 (before v5.3, with the rule above); moved to \
+                 kernel_clone by 09e7827e7857 (v7.1)",
         check: |i| when(i.case.exit_signal > i.arch.nsig, EINVAL),
     },
     Rule {
         id: "copy_args.into_cgroup_bad",
         function: "copy_clone_args_from_user (kernel/fork.c)",
-        since: v(5, 7, 0),
-        until: None,
+        when: Feature("into_cgroup"),
         source: "CLONE_INTO_CGROUP with cgroup > INT_MAX or usize < VER2; \"clone3: allow spawning processes into cgroups\"",
         check: |i| {
             let bad = i.usize < 88 || i.kernel_cgroup() > i32::MAX as u64;
@@ -192,29 +201,30 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "copy_args.set_tid_fault",
         function: "copy_clone_args_from_user (kernel/fork.c)",
-        since: v(5, 5, 0),
-        until: None,
+        when: Feature("set_tid"),
         source: "copy_from_user of the set_tid array (set_tid_size * sizeof(pid_t)) faults",
         check: |i| when(i.set_tid_size() > 0 && i.set_tid_ptr() == Ptr::Unmapped, EFAULT),
     },
     Rule {
         id: "args_valid.unknown_flags",
         function: "clone3_args_valid (kernel/fork.c)",
-        since: None,
-        until: None,
-        source: "flags outside CLONE_LEGACY_FLAGS | CLONE_CLEAR_SIGHAND (5.5) | CLONE_INTO_CGROUP (5.7) | \
-                 the v7.1 flags AUTOREAP, NNP, PIDFD_AUTOKILL, EMPTY_MNTNS",
+        when: Always,
+        source: "flags outside CLONE_LEGACY_FLAGS | CLONE_CLEAR_SIGHAND (feature clear_sighand, 5.5) | \
+                 CLONE_INTO_CGROUP (into_cgroup, 5.7) | the v7.1 flags AUTOREAP, NNP, PIDFD_AUTOKILL \
+                 (autoreap_nnp_autokill) and EMPTY_MNTNS (empty_mntns)",
         check: |i| {
-            let r = i.release();
             let mut known = 0xffff_ffffu64;
-            if r.at_least(5, 5) {
+            if i.feature("clear_sighand") {
                 known |= CLEAR_SIGHAND;
             }
-            if r.at_least(5, 7) {
+            if i.feature("into_cgroup") {
                 known |= INTO_CGROUP;
             }
-            if r.at_least(7, 1) {
-                known |= AUTOREAP | NNP | PIDFD_AUTOKILL | EMPTY_MNTNS;
+            if i.feature("autoreap_nnp_autokill") {
+                known |= AUTOREAP | NNP | PIDFD_AUTOKILL;
+            }
+            if i.feature("empty_mntns") {
+                known |= EMPTY_MNTNS;
             }
             when(i.flags() & !known != 0, EINVAL)
         },
@@ -222,65 +232,63 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "args_valid.csignal_or_detached",
         function: "clone3_args_valid (kernel/fork.c)",
-        since: None,
-        until: None,
-        source: "flags & (CLONE_DETACHED | CSIGNAL); CLONE_NEWTIME (0x80, inside CSIGNAL) is exempt from 6.3 and \
-                 6.1.20: \"fork: allow CLONE_NEWTIME in clone3 flags\" (6.1.y per Debian's linux 6.1 changelog; \
-                 other stable series not checked)",
+        when: Always,
+        source: "flags & (CLONE_DETACHED | CSIGNAL); CLONE_NEWTIME (0x80, inside CSIGNAL) is exempt with fix \
+                 newtime_in_clone3 (a402f1e35313 \"fork: allow CLONE_NEWTIME in clone3 flags\": 6.3, 5.10.175, 5.15.103, \
+                 6.1.20, 6.2.7)",
         check: |i| {
-            let csignal = if i.release().has_fix((6, 3), NEWTIME_FIX_STABLE) { CSIGNAL & !NEWTIME } else { CSIGNAL };
+            let csignal = if i.fixed("newtime_in_clone3") { CSIGNAL & !NEWTIME } else { CSIGNAL };
             when(i.flags() & (DETACHED | csignal) != 0, EINVAL)
         },
     },
     Rule {
         id: "args_valid.sighand_and_clear_sighand",
         function: "clone3_args_valid (kernel/fork.c)",
-        since: v(5, 5, 0),
-        until: None,
+        when: Feature("clear_sighand"),
         source: "CLONE_SIGHAND | CLONE_CLEAR_SIGHAND together; \"clone3: add CLONE_CLEAR_SIGHAND\"",
         check: |i| when(i.has(SIGHAND) && i.has(CLEAR_SIGHAND), EINVAL),
     },
     Rule {
         id: "args_valid.thread_or_parent_with_exit_signal",
         function: "clone3_args_valid (kernel/fork.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "(CLONE_THREAD | CLONE_PARENT) && exit_signal",
         check: |i| when(i.flags() & (THREAD | PARENT) != 0 && i.case.exit_signal != 0, EINVAL),
     },
     Rule {
         id: "args_valid.stack_size_without_stack",
         function: "clone3_stack_valid (kernel/fork.c)",
-        since: v(5, 3, 11),
-        until: None,
-        source: "stack == 0 && stack_size > 0; fa729c4df558 \"clone3: validate stack arguments\" (5.4, 5.3.11)",
-        check: |i| when(i.stack_value() == 0 && i.stack_size() > 0, EINVAL),
+        when: Fix("clone3_stack_validation"),
+        source: "stack == 0 && stack_size > 0; fa729c4df558 \"clone3: validate stack arguments\" (5.4, 5.3.11). Both \
+                 values as the kernel holds them: a 32-bit kernel keeps their low 32 bits (struct kernel_clone_args' \
+                 unsigned longs; review finding 9)",
+        check: |i| when(i.kernel_stack() == 0 && i.kernel_stack_size() > 0, EINVAL),
     },
     Rule {
         id: "args_valid.stack_without_size",
         function: "clone3_stack_valid (kernel/fork.c)",
-        since: v(5, 3, 11),
-        until: None,
+        when: Fix("clone3_stack_validation"),
         source: "stack != 0 && stack_size == 0; fa729c4df558",
-        check: |i| when(i.stack_value() != 0 && i.stack_size() == 0, EINVAL),
+        check: |i| when(i.kernel_stack() != 0 && i.kernel_stack_size() == 0, EINVAL),
     },
     Rule {
         id: "args_valid.stack_not_user",
         function: "clone3_stack_valid (kernel/fork.c)",
-        since: v(5, 3, 11),
-        until: None,
-        source: "!access_ok(stack, stack_size): EINVAL, not EFAULT; fa729c4df558",
+        when: Fix("clone3_stack_validation"),
+        source: "!access_ok(stack, stack_size): EINVAL, not EFAULT; fa729c4df558. What access_ok takes is the \
+                 arch's (ArchProfile::access_ok): a range ending at or below the limit; on x86_64 kernels any range \
+                 below 2^63 with x86_access_ok_sign_bit and without x86_user_ptr_max (6.4 – 6.11.5), one ending \
+                 below the limit with x86_user_ptr_max and without x86_access_ok_off_by_one (6.11.6 – 6.11.10, \
+                 6.12.0 – 6.12.1); nothing refused under ALTERNATE_USER_ADDRESS_SPACE (parisc; review findings 2, 3)",
         check: |i| {
-            let (s, n) = (i.stack_value(), i.stack_size());
-            let fits = s.checked_add(n).is_some_and(|end| end <= i.env.user_addr_limit);
-            when(s != 0 && !fits, EINVAL)
+            let (s, n) = (i.kernel_stack(), i.kernel_stack_size());
+            when(s != 0 && !access_ok(i, s, n), EINVAL)
         },
     },
     Rule {
         id: "kernel_clone.pidfd_is_parent_tid",
         function: "kernel_clone (kernel/fork.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "CLONE_PIDFD | CLONE_PARENT_SETTID with pidfd == parent_tid (both NULL, or both the same \
                  unmapped address, included)",
         check: |i| {
@@ -291,32 +299,28 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "kernel_clone.exit_signal_invalid",
         function: "kernel_clone (kernel/fork.c)",
-        since: v(7, 1, 0),
-        until: None,
+        when: Fix("exit_signal_in_kernel_clone"),
         source: "!valid_signal(exit_signal), moved here from copy_clone_args_from_user by 09e7827e7857",
         check: |i| when(i.case.exit_signal > i.arch.nsig, EINVAL),
     },
     Rule {
         id: "copy_process.newns_with_fs",
         function: "copy_process (kernel/fork.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "(CLONE_NEWNS | CLONE_FS) == both",
         check: |i| when(i.has(NEWNS) && i.has(FS), EINVAL),
     },
     Rule {
         id: "copy_process.newuser_with_fs",
         function: "copy_process (kernel/fork.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "(CLONE_NEWUSER | CLONE_FS) == both",
         check: |i| when(i.has(NEWUSER) && i.has(FS), EINVAL),
     },
     Rule {
         id: "copy_process.debian_userns_sysctl",
         function: "copy_process (kernel/fork.c, Debian patch add-sysctl-to-disallow-unprivileged-CLONE_NEWUSER)",
-        since: None,
-        until: None,
+        when: Always,
         source: "NEWUSER without CAP_SYS_ADMIN while kernel.unprivileged_userns_clone = 0 (Debian kernels only); \
                  without CONFIG_USER_NS the patched fork.c defines unprivileged_userns_clone as 0, so every caller \
                  without CAP_SYS_ADMIN gets EPERM here, before create_user_ns's EINVAL (Debian 6.12.117 kernel/fork.c)",
@@ -325,82 +329,82 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "copy_process.thread_without_sighand",
         function: "copy_process (kernel/fork.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "CLONE_THREAD requires CLONE_SIGHAND",
         check: |i| when(i.has(THREAD) && !i.has(SIGHAND), EINVAL),
     },
     Rule {
         id: "copy_process.sighand_without_vm",
         function: "copy_process (kernel/fork.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "CLONE_SIGHAND requires CLONE_VM",
         check: |i| when(i.has(SIGHAND) && !i.has(VM), EINVAL),
     },
     Rule {
         id: "copy_process.parent_from_init",
         function: "copy_process (kernel/fork.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "CLONE_PARENT from a SIGNAL_UNKILLABLE task (a PID-namespace init)",
         check: |i| when(i.has(PARENT) && i.env.caller_is_pidns_init, EINVAL),
     },
     Rule {
         id: "copy_process.thread_with_new_user_or_pid",
         function: "copy_process (kernel/fork.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "CLONE_THREAD with CLONE_NEWUSER or CLONE_NEWPID",
         check: |i| when(i.has(THREAD) && i.flags() & (NEWUSER | NEWPID) != 0, EINVAL),
     },
     Rule {
         id: "copy_process.pidfd_with_thread",
         function: "copy_process (kernel/fork.c)",
-        since: None,
-        until: v(6, 9, 0),
+        when: BeforeFeature("pidfd_thread"),
         source: "CLONE_PIDFD with CLONE_THREAD; allowed from 6.9 (\"pidfd: allow CLONE_THREAD | CLONE_PIDFD together\")",
         check: |i| when(i.has(PIDFD) && i.has(THREAD), EINVAL),
     },
     Rule {
         id: "copy_process.autoreap_invalid",
         function: "copy_process (kernel/fork.c)",
-        since: v(7, 1, 0),
-        until: None,
+        when: Feature("autoreap_nnp_autokill"),
         source: "CLONE_AUTOREAP with CLONE_THREAD, CLONE_PARENT or an exit signal (\"pidfd: add CLONE_AUTOREAP, \
                  CLONE_NNP, and CLONE_PIDFD_AUTOKILL\", v7.1; order read from the v5 series and a copy of the \
                  merged code, checked on Debian sid 7.2.13 for the table cases)",
         check: |i| when(i.has(AUTOREAP) && (i.has(THREAD) || i.has(PARENT) || i.case.exit_signal != 0), EINVAL),
     },
     Rule {
+        id: "copy_process.parent_from_autoreaped",
+        function: "copy_process (kernel/fork.c)",
+        when: Feature("autoreap_nnp_autokill"),
+        source: "CLONE_PARENT from a task started with CLONE_AUTOREAP: its child would get exit_signal 0 without \
+                 being autoreaped. Brauner added the check on Oleg's review of the v7.1 series (fsdevel, 28 Feb 2026); \
+                 placed after the AUTOREAP checks and before CLONE_NNP's, as a copy of the merged fork.c has it \
+                 (review finding 11). The runner's worker is never autoreaped (Env::caller_autoreaped)",
+        check: |i| when(i.has(PARENT) && i.env.caller_autoreaped, EINVAL),
+    },
+    Rule {
         id: "copy_process.nnp_with_thread",
         function: "copy_process (kernel/fork.c)",
-        since: v(7, 1, 0),
-        until: None,
+        when: Feature("autoreap_nnp_autokill"),
         source: "CLONE_NNP with CLONE_THREAD: threads share credentials (v7.1)",
         check: |i| when(i.has(NNP) && i.has(THREAD), EINVAL),
     },
     Rule {
         id: "copy_process.pidfd_autokill_invalid",
         function: "copy_process (kernel/fork.c)",
-        since: v(7, 1, 0),
-        until: None,
+        when: Feature("autoreap_nnp_autokill"),
         source: "CLONE_PIDFD_AUTOKILL needs CLONE_PIDFD and CLONE_AUTOREAP, and no CLONE_THREAD (v7.1)",
         check: |i| when(i.has(PIDFD_AUTOKILL) && (!i.has(PIDFD) || !i.has(AUTOREAP) || i.has(THREAD)), EINVAL),
     },
     Rule {
         id: "copy_process.pidfd_autokill_needs_nnp_or_admin",
         function: "copy_process (kernel/fork.c)",
-        since: v(7, 1, 0),
-        until: None,
+        when: Feature("autoreap_nnp_autokill"),
         source: "CLONE_PIDFD_AUTOKILL without CLONE_NNP needs CAP_SYS_ADMIN (v7.1; clone3-ground-truth.md)",
         check: |i| when(i.has(PIDFD_AUTOKILL) && !i.has(NNP) && !i.caller_admin(), EPERM),
     },
     Rule {
         id: "copy_creds.no_user_ns",
         function: "create_user_ns (include/linux/user_namespace.h, the !CONFIG_USER_NS stub) from copy_creds (kernel/cred.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "without CONFIG_USER_NS create_user_ns returns -EINVAL; copy_creds calls it for CLONE_NEWUSER after \
                  copy_process's flag checks and before copy_namespaces (so an unprivileged NEWUSER|NEWPID is EINVAL, \
                  not EPERM); checked in Debian 6.12.117",
@@ -409,8 +413,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "create_user_ns.max_user_namespaces",
         function: "create_user_ns → inc_user_namespaces → inc_ucount (kernel/user_namespace.c, kernel/ucount.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "user.max_user_namespaces = 0 in the caller's user namespace: inc_ucount finds no room, ENOSPC \
                  (before the chroot and uid-mapping EPERMs; any caller, root included; checked in Debian 6.12.117)",
         check: |i| {
@@ -426,8 +429,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "copy_namespaces.needs_cap_sys_admin",
         function: "copy_namespaces (kernel/nsproxy.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "CLONE_NEW{NS,UTS,IPC,PID,NET,CGROUP,TIME} need CAP_SYS_ADMIN in the child's user namespace \
                  (which a NEWUSER caller owns)",
         check: |i| when(i.flags() & NEW_NS_NEEDING_ADMIN != 0 && !i.has(NEWUSER) && !i.caller_admin(), EPERM),
@@ -435,8 +437,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "copy_namespaces.newipc_with_sysvsem",
         function: "copy_namespaces (kernel/nsproxy.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "CLONE_NEWIPC | CLONE_SYSVSEM together",
         check: |i| when(i.has(NEWIPC) && i.has(SYSVSEM), EINVAL),
     },
@@ -448,48 +449,42 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "create_new_namespaces.no_uts_ns",
         function: "copy_utsname (include/linux/utsname.h, the !CONFIG_UTS_NS stub)",
-        since: None,
-        until: None,
+        when: Always,
         source: "CLONE_NEWUTS without CONFIG_UTS_NS: -EINVAL, after copy_namespaces' EPERM and NEWIPC|SYSVSEM checks",
         check: |i| ns_stub(i, NEWUTS, i.env.kernel.uts_ns, "CONFIG_UTS_NS"),
     },
     Rule {
         id: "create_new_namespaces.no_ipc_ns",
         function: "copy_ipcs (include/linux/ipc_namespace.h, the !CONFIG_IPC_NS stub)",
-        since: None,
-        until: None,
+        when: Always,
         source: "CLONE_NEWIPC without CONFIG_IPC_NS (which needs SYSVIPC or POSIX_MQUEUE): -EINVAL",
         check: |i| ns_stub(i, NEWIPC, i.env.kernel.ipc_ns, "CONFIG_IPC_NS"),
     },
     Rule {
         id: "create_new_namespaces.no_pid_ns",
         function: "copy_pid_ns (include/linux/pid_namespace.h, the !CONFIG_PID_NS stub)",
-        since: None,
-        until: None,
+        when: Always,
         source: "CLONE_NEWPID without CONFIG_PID_NS: -EINVAL",
         check: |i| ns_stub(i, NEWPID, i.env.kernel.pid_ns, "CONFIG_PID_NS"),
     },
     Rule {
         id: "create_new_namespaces.no_net_ns",
         function: "copy_net_ns (include/net/net_namespace.h, the !CONFIG_NET_NS stub)",
-        since: None,
-        until: None,
+        when: Always,
         source: "CLONE_NEWNET without CONFIG_NET_NS: -EINVAL (called after copy_cgroup_ns)",
         check: |i| ns_stub(i, NEWNET, i.env.kernel.net_ns, "CONFIG_NET_NS"),
     },
     Rule {
         id: "create_new_namespaces.no_time_ns",
         function: "copy_time_ns (include/linux/time_namespace.h, the !CONFIG_TIME_NS stub)",
-        since: None,
-        until: None,
+        when: Always,
         source: "CLONE_NEWTIME without CONFIG_TIME_NS: -EINVAL (the last namespace copied)",
         check: |i| ns_stub(i, NEWTIME, i.env.kernel.time_ns, "CONFIG_TIME_NS"),
     },
     Rule {
         id: "copy_thread.settls",
         function: "copy_thread / set_new_tls (arch/*/kernel/process*.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "x86_64: do_arch_prctl_64(ARCH_SET_FS) refuses tls >= TASK_SIZE_MAX (EPERM); i386/ia32: tls is a \
                  struct user_desc * (unreadable: EFAULT, entry_number outside the TLS slots: EINVAL); \
                  arm64/riscv64: any value",
@@ -497,7 +492,7 @@ pub static RULES: &[Rule] = &[
             if !i.has(SETTLS) {
                 return None;
             }
-            let tls = i.tls_value();
+            let tls = i.kernel_tls();
             match i.arch.tls {
                 TlsRule::FsBase => when(tls >= i.env.user_addr_limit, EPERM),
                 TlsRule::UserDesc => match i.case.tls {
@@ -513,8 +508,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "alloc_pid.set_tid",
         function: "alloc_pid (kernel/pid.c)",
-        since: v(5, 5, 0),
-        until: None,
+        when: Feature("set_tid"),
         source: "set_tid_size > level + 1: EINVAL; then per level, innermost first: tid < 1 or >= the level's pid_max (see level_pid_max): EINVAL; \
                  tid != 1 in a namespace without a reaper: EINVAL; no CAP_CHECKPOINT_RESTORE (5.9+; CAP_SYS_ADMIN \
                  5.5–5.8) in the level's user namespace: EPERM; taken: EEXIST",
@@ -523,8 +517,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "copy_process.pidfd_put_user",
         function: "copy_process (kernel/fork.c)",
-        since: None,
-        until: None,
+        when: Always,
         source: "put_user(pidfd, args->pidfd) faults (a bad parent_tid is never reported)",
         check: |i| {
             let (target, _) = i.pointer_id(i.case.pidfd, Field::Pidfd);
@@ -534,8 +527,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "cgroup_can_fork.bad_fd",
         function: "cgroup_css_set_fork (kernel/cgroup/cgroup.c)",
-        since: v(5, 7, 0),
-        until: None,
+        when: Feature("into_cgroup"),
         source: "the cgroup fd is closed, not a directory on cgroupfs, or a cgroup v1 directory: EBADF \
                  (cgroup 0 is fd 0, which the runner keeps on /dev/null or the console). Without CONFIG_CGROUPS \
                  cgroup_can_fork is a stub returning 0 (include/linux/cgroup.h): the flag is accepted, the fd never read",
@@ -560,8 +552,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "cgroup_attach_permissions.thread_domain",
         function: "cgroup_css_set_fork → cgroup_attach_permissions (kernel/cgroup/cgroup.c)",
-        since: v(5, 7, 0),
-        until: None,
+        when: Feature("into_cgroup"),
         source: "CLONE_INTO_CGROUP came with ef2c41cf38a7 (\"clone3: allow spawning processes into cgroups\", 5.7); \
                  cgroup_css_set_fork passes threadgroup = !(flags & CLONE_THREAD), and a thread may only move \
                  within its own domain: src dom_cgrp != dst dom_cgrp gives EOPNOTSUPP. The runner's target is \
@@ -620,10 +611,17 @@ fn debian_userns_sysctl(i: &Input) -> Option<Fire> {
     }
 }
 
-/// alloc_pid's set_tid loop (kernel/pid.c, 5.5 … 6.19). Checks interleave with the
-/// allocation level by level, innermost first, so the first failing level decides.
-/// 7.0 checks every level before allocating; the errno only differs where an inner level
-/// is taken and an outer one invalid, which no table case mixes.
+/// alloc_pid's set_tid loop (kernel/pid.c, 5.5 … 6.19; read in Debian 6.12.118): per level,
+/// innermost first, the range check, the no-reaper check and the capability check come
+/// before that level's idr_alloc (EEXIST), so the first failing level decides.
+///
+/// 7.0 ("pid: only take pidmap_lock once on alloc", 6d864a1b1825, vfs-7.0 misc) is modelled
+/// the same way, and that is unverified (review finding 12, left open): its code could not be
+/// read here. A third-party summary of the commit says the range and capability checks moved
+/// before the lock (for every level) and every level's idr_alloc runs under one lock; where
+/// the no-reaper check went it does not say. The inputs that would tell the orders apart
+/// (an inner level taken with an outer one invalid, `NEWPID, set_tid=[Free, Own]`) are in no
+/// table case; suites/TABLE-GAPS.md lists them.
 fn alloc_pid_set_tid(i: &Input) -> Option<Fire> {
     let n = i.set_tid_size();
     if n == 0 {
@@ -632,7 +630,7 @@ fn alloc_pid_set_tid(i: &Input) -> Option<Fire> {
     if n > u64::from(i.child_level()) + 1 {
         return err(EINVAL);
     }
-    let admin_only = !i.release().at_least(5, 9);
+    let admin_only = !i.feature("set_tid_checkpoint_restore");
     for (tid, at) in i.tid_levels() {
         let Some(value) = i.tid_value(tid, at) else {
             return Some(Fire::Unpredictable("set_tid names the caller's pid outside the sandbox"));
@@ -676,6 +674,23 @@ fn taken(i: &Input, tid: Tid, value: i32, at: TidAt) -> Option<bool> {
         Tid::Free | Tid::Freed => false,
         Tid::Value(_) | Tid::PidMax | Tid::HostPidMax => value <= SANDBOX_OWN_PIDS[above],
     })
+}
+
+/// access_ok(s, n) as clone3_stack_valid calls it (n is not a compile-time constant, so
+/// x86_64's single-pointer shortcut for small constant sizes does not apply).
+fn access_ok(i: &Input, s: u64, n: u64) -> bool {
+    let limit = i.env.user_addr_limit;
+    let end = s.checked_add(n);
+    match i.arch.access_ok {
+        AccessOk::Always => true,
+        AccessOk::X86_64 if i.fixed("x86_access_ok_sign_bit") && !i.fixed("x86_user_ptr_max") => {
+            end.is_some_and(|e| e < 1 << 63)
+        }
+        AccessOk::X86_64 if i.fixed("x86_user_ptr_max") && !i.fixed("x86_access_ok_off_by_one") => {
+            end.is_some_and(|e| e < limit)
+        }
+        AccessOk::X86_64 | AccessOk::Limit => end.is_some_and(|e| e <= limit),
+    }
 }
 
 impl Input<'_> {

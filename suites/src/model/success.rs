@@ -5,7 +5,7 @@ use super::input::Input;
 use crate::case::{CgroupArg, Ptr, Stack, Tls};
 use crate::flags::*;
 use crate::Case;
-use clone3_arches::StackRule;
+use clone3_arches::{StackRule, TlsRule};
 use serde::{Deserialize, Serialize};
 
 /// How the child ended.
@@ -118,17 +118,30 @@ impl Observe {
 pub(super) fn view(i: &Input) -> ChildView {
     let c = i.case;
     let o = Observe::of(c);
-    let r = i.release();
-    // 5.3.0–5.3.10 used `stack` itself as the SP (fixed by fa729c4df558): on a
-    // grows-down arch the first push lands below the mapping.
-    let raw_sp = r < crate::Release::new(5, 3, 11);
+    // Without clone3_stack_validation (5.3.0–5.3.10) `stack` itself was the SP (fa729c4df558):
+    // on a grows-down arch the first push lands below the mapping.
+    let raw_sp = !i.fixed("clone3_stack_validation");
     let growsup = i.arch.stack == StackRule::GrowsUp;
     let newpid = i.has(NEWPID);
-    let dies = matches!(c.stack, Stack::Unmapped(_)) || (raw_sp && !growsup && o.sp);
+    // A stack that is not memory the runner mapped (a raw value, or the range past the user
+    // limit) reaches a child only where nothing refused it: before clone3_stack_validation
+    // (review finding 10), where access_ok takes anything (parisc, finding 3), or on x86_64
+    // 6.4 – 6.11.5 (finding 2). The SP then points at nothing mapped (or at kernel space): the
+    // child faults at its first push. Stack 0 keeps the caller's SP (copy_thread: `if (sp)`).
+    let foreign = matches!(c.stack, Stack::Raw { .. } | Stack::PastUserLimit) && i.kernel_stack() != 0;
+    let dies = matches!(c.stack, Stack::Unmapped(_)) || foreign || (raw_sp && !growsup && o.sp);
     if dies {
         // Only the caller's own children are reaped by it, so only theirs show the signal.
         let fate = if i.has(THREAD | PARENT) { Fate::Silent } else { Fate::Signaled(SIGSEGV) };
-        return ChildView { fate: Some(fate), ..Default::default() };
+        // On an x86_64 task whose first push would land in the non-canonical hole (a raw stack
+        // between TASK_SIZE_MAX and 2^63 that 6.4 – 6.11.5 let through), the fault is a #SS
+        // (SIGBUS) or the return to user mode fails first (SIGSEGV): not predicted. The table's
+        // past_user_limit pushes just below the hole, into the unmappable last page: SIGSEGV.
+        let sp = if raw_sp { i.kernel_stack() } else { i.kernel_stack().wrapping_add(i.kernel_stack_size()) };
+        let push = (sp & !15).wrapping_sub(8);
+        let lowest_kernel = 0u64.wrapping_sub(i.env.user_addr_limit + 4096); // the hole is symmetric
+        let hole = i.arch.tls == TlsRule::FsBase && (i.env.user_addr_limit + 4096..lowest_kernel).contains(&push);
+        return ChildView { fate: (!(foreign && hole)).then_some(fate), ..Default::default() };
     }
     // A PID-namespace init that shares its handler table with the caller sets SIGCHLD to
     // SIG_IGN for both when it exits (zap_pid_ns_processes, kernel/pid_namespace.c: "Ignore
@@ -142,17 +155,17 @@ pub(super) fn view(i: &Input) -> ChildView {
         i.tid_value(tid, at)
     };
     // Native 32-bit kernels from 5.5 truncated flags to unsigned long in copy_sighand and
-    // dropped CLEAR_SIGHAND; "copy_sighand: Handle architectures where sizeof(unsigned
-    // long) < sizeof(u64)" (04ff48239f46, 6.18) fixed it, in stable 6.12.54 and 6.1.157
-    // (Debian's 6.1 changelog; seen working on Debian 6.1.176 686-pae).
-    let fixed = r.has_fix((6, 18), &[crate::Release::new(6, 12, 54), crate::Release::new(6, 1, 157)]);
-    let clear_sighand_lost = i.arch.name == "i386-native" && !fixed;
+    // dropped CLEAR_SIGHAND, until fix copy_sighand_u64_flags (04ff48239f46, 6.18 and stable).
+    let clear_sighand_lost = i.arch.kernel_long_bits < 64 && !i.fixed("copy_sighand_u64_flags");
+    // Before copy_thread_tls (5.5, 5.4.12) arm64, riscv and parisc took CLONE_SETTLS's value
+    // from clone()'s argument registers, which clone3 leaves as userspace had them.
+    let tls_lost = i.arch.settls_from_clone_regs && !i.fixed("copy_thread_tls");
     ChildView {
         fate: Some(Fate::Reported),
         sp: o.sp.then_some(if growsup || raw_sp { SpAt::Base } else { SpAt::Top }),
         // Through a user_desc only a well-formed one reaches here; every other arch reads
         // back exactly what it was given.
-        tls_readback: o.tls.then_some(true),
+        tls_readback: o.tls.then_some(!tls_lost),
         tid_in_ns: match (o.tid, i.set_tid_size() > 0) {
             (false, _) => None,
             (true, true) => tid_of(0),

@@ -427,3 +427,201 @@ fn a_thread_into_another_cgroup_domain_is_eopnotsupp() {
     });
     assert!(is_ok(&x86(&process, (6, 12, 0))));
 }
+
+// The review of December 2026 (shared/notes/reviews/model-vs-kernel.md), finding by finding:
+// inputs the table does not have, on the releases that tell the behaviours apart.
+
+fn fate(e: Expect) -> Option<Fate> {
+    match e {
+        Expect::Ok(v) => v.fate,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Finding 1: a0eb9abd8af9 was merged before v5.3 was tagged.
+#[test]
+fn every_clone3_kernel_validates_exit_signal() {
+    for sig in [65, 0xff, 0x100, u64::MAX] {
+        assert_eq!(x86(&case(|c| c.exit_signal = sig), (5, 3, 0)), errno(Errno::EINVAL), "{sig:#x}");
+    }
+}
+
+/// Finding 2: x86_64's access_ok by release (the table's past_user_limit ends one page past the
+/// limit; these end exactly at it, and far above it).
+#[test]
+fn x86_64_access_ok_windows() {
+    let limit = ArchProfile::X86_64.user_addr_limit;
+    let at_limit = case(|c| c.stack = Stack::Raw { stack: limit - 4096, size: 4096 });
+    let high = case(|c| c.stack = Stack::Raw { stack: 1 << 62, size: 4096 });
+    let past = case(|c| c.stack = Stack::PastUserLimit);
+    for r in [(6, 1, 192), (6, 11, 11), (6, 12, 2), (6, 12, 117)] {
+        assert!(is_ok(&x86(&at_limit, r)), "{r:?}");
+        assert_eq!(x86(&high, r), errno(Errno::EINVAL), "{r:?}");
+    }
+    // 6.4 – 6.11.5 looked at the sign bit only: the child gets a stack that is not there.
+    for r in [(6, 4, 0), (6, 6, 50), (6, 8, 12), (6, 11, 5)] {
+        // A non-canonical SP: SIGBUS (#SS) or SIGSEGV, so the fate is not predicted.
+        assert_eq!(fate(x86(&high, r)), None, "{r:?}");
+        assert_eq!(fate(x86(&past, r)), Some(Fate::Signaled(11)), "{r:?}");
+        assert_eq!(fate(on(&past, r, ArchProfile::I386_COMPAT)), Some(Fate::Signaled(11)), "{r:?}");
+    }
+    assert_eq!(on(&past, (6, 6, 50), ArchProfile::I386_NATIVE), errno(Errno::EINVAL));
+    // 6.11.6 – 6.11.10 and 6.12.0 – 6.12.1 refused a range ending exactly at TASK_SIZE_MAX.
+    for r in [(6, 11, 6), (6, 11, 10), (6, 12, 0), (6, 12, 1)] {
+        assert_eq!(x86(&at_limit, r), errno(Errno::EINVAL), "{r:?}");
+        assert_eq!(x86(&past, r), errno(Errno::EINVAL), "{r:?}");
+    }
+}
+
+/// Finding 3: parisc's access_ok accepts every range; the child then runs on nothing.
+#[test]
+fn parisc_access_ok_refuses_nothing() {
+    for id in ["stack.wraps_around", "stack.kernel_address", "stack.past_user_limit"] {
+        let c = crate::tables::all().into_iter().find(|c| c.id == id).unwrap();
+        assert_eq!(fate(on(&c, (6, 12, 0), ArchProfile::PARISC)), Some(Fate::Signaled(11)), "{id}");
+        assert_eq!(on(&c, (6, 12, 0), ArchProfile::AARCH64), errno(Errno::EINVAL), "{id}");
+    }
+    // The stack-and-size pairing is still checked.
+    assert_eq!(on(&case(|c| c.stack = Stack::Raw { stack: 0x10000, size: 0 }), (6, 12, 0), ArchProfile::PARISC), errno(Errno::EINVAL));
+}
+
+/// Finding 5: arm64, riscv64 and parisc took clone3's tls from the wrong place before 5.4.12.
+#[test]
+fn settls_was_lost_on_arm64_riscv_parisc_before_copy_thread_tls() {
+    let c = case(|c| (c.flags, c.tls, c.stack) = (SETTLS, crate::Tls::Page, Stack::Mapped(65536)));
+    let readback = |arch, r| match on(&c, r, arch) {
+        Expect::Ok(v) => v.tls_readback,
+        other => panic!("{other:?}"),
+    };
+    for arch in [ArchProfile::AARCH64, ArchProfile::RISCV64, ArchProfile::PARISC] {
+        assert_eq!(readback(arch, (5, 3, 18)), Some(false), "{}", arch.name);
+        assert_eq!(readback(arch, (5, 4, 11)), Some(false), "{}", arch.name);
+        assert_eq!(readback(arch, (5, 4, 12)), Some(true), "{}", arch.name);
+        assert_eq!(readback(arch, (5, 5, 0)), Some(true), "{}", arch.name);
+    }
+    let x = case(|c| (c.flags, c.tls, c.stack) = (SETTLS, crate::Tls::Raw(0x1000), Stack::Mapped(65536)));
+    assert!(matches!(x86(&x, (5, 4, 5)), Expect::Ok(ChildView { tls_readback: Some(true), .. })));
+}
+
+/// Finding 6: the NEWTIME fix reached 5.10, 5.15 and 6.2 too.
+#[test]
+fn newtime_backports() {
+    let c = case(|c| c.flags = NEWTIME);
+    for (before, after) in [((5, 10, 174), (5, 10, 175)), ((5, 15, 102), (5, 15, 103)), ((6, 2, 6), (6, 2, 7))] {
+        assert_eq!(x86(&c, before), errno(Errno::EINVAL), "{before:?}");
+        assert!(is_ok(&x86(&c, after)), "{after:?}");
+    }
+    let nocaps = case(|c| (c.flags, c.caller) = (NEWTIME, crate::Caller::NoCaps));
+    assert_eq!(x86(&nocaps, (5, 10, 180)), errno(Errno::EPERM));
+}
+
+/// Finding 8: copy_sighand's fix in every stable series that took it.
+#[test]
+fn clear_sighand_fix_per_stable_series() {
+    let c = case(|c| c.flags = CLEAR_SIGHAND);
+    let handlers = |r| match on(&c, r, ArchProfile::I386_NATIVE) {
+        Expect::Ok(v) => v.handlers_default,
+        other => panic!("{other:?}"),
+    };
+    for (before, after) in [((5, 10, 245), (5, 10, 246)), ((5, 15, 194), (5, 15, 195)), ((6, 6, 112), (6, 6, 113)), ((6, 17, 3), (6, 17, 4))] {
+        assert_eq!(handlers(before), Some(false), "{before:?}");
+        assert_eq!(handlers(after), Some(true), "{after:?}");
+    }
+}
+
+/// Finding 9: a 32-bit kernel cuts stack, stack_size and tls to their low 32 bits.
+#[test]
+fn native_32_bit_kernels_cut_the_stack_fields() {
+    let size_high = case(|c| c.stack = Stack::Raw { stack: 0, size: 1 << 32 });
+    let stack_high = case(|c| c.stack = Stack::Raw { stack: 1 << 32, size: 0 });
+    for c in [&size_high, &stack_high] {
+        assert_eq!(fate(on(c, (6, 12, 0), ArchProfile::I386_NATIVE)), Some(Fate::Reported));
+        assert_eq!(on(c, (6, 12, 0), ArchProfile::I386_COMPAT), errno(Errno::EINVAL));
+    }
+    let kernel = crate::tables::all().into_iter().find(|c| c.id == "stack.kernel_address").unwrap();
+    let p = predict(&kernel, &Env::sandboxed_root(Release::new(6, 12, 0), &ArchProfile::I386_NATIVE), &ArchProfile::I386_NATIVE);
+    assert_eq!((p.expect, p.rule), (errno(Errno::EINVAL), "args_valid.stack_size_without_stack"));
+}
+
+/// Finding 10: before 5.3.11 a raw stack value reached the child as its SP.
+#[test]
+fn raw_stacks_reached_the_child_before_5_3_11() {
+    let c = crate::tables::all().into_iter().find(|c| c.id == "stack.stack_without_size").unwrap();
+    assert_eq!(fate(x86(&c, (5, 3, 5))), Some(Fate::Signaled(11)));
+    assert_eq!(x86(&c, (5, 3, 11)), errno(Errno::EINVAL));
+    // SP 0 means "keep the caller's SP": that child reports.
+    assert_eq!(fate(x86(&case(|c| c.stack = Stack::Raw { stack: 0, size: 4096 }), (5, 3, 5))), Some(Fate::Reported));
+}
+
+/// Finding 11: v7.1 refuses CLONE_PARENT from a task started with CLONE_AUTOREAP.
+#[test]
+fn parent_from_an_autoreaped_caller() {
+    let c = case(|c| (c.flags, c.exit_signal) = (PARENT, 0));
+    let env = |r| Env { caller_autoreaped: true, ..Env::sandboxed_root(Release::new(7, 1, r), &ArchProfile::X86_64) };
+    let p = predict(&c, &env(0), &ArchProfile::X86_64);
+    assert_eq!((p.expect, p.rule), (errno(Errno::EINVAL), "copy_process.parent_from_autoreaped"));
+    assert!(is_ok(&x86(&c, (7, 1, 0))));
+    let old = Env { release: Release::new(7, 0, 0), ..env(0) };
+    assert!(is_ok(&predict(&c, &old, &ArchProfile::X86_64).expect));
+}
+
+/// A run may say which fixes its kernel has, whatever the release.
+#[test]
+fn fix_overrides_decide_over_the_release() {
+    let c = case(|c| c.flags = NEWTIME);
+    let mut env = Env::sandboxed_root(Release::new(5, 10, 100), &ArchProfile::X86_64);
+    assert_eq!(predict(&c, &env, &ArchProfile::X86_64).expect, errno(Errno::EINVAL));
+    env.fixes.insert("newtime_in_clone3".into(), true);
+    assert!(is_ok(&predict(&c, &env, &ArchProfile::X86_64).expect));
+    // An override survives a round trip, and an Env without overrides is written as before.
+    let back: Env = serde_json::from_str(&serde_json::to_string(&env).unwrap()).unwrap();
+    assert_eq!(back, env);
+    let plain = serde_json::to_value(Env::sandboxed_root(Release::new(6, 12, 0), &ArchProfile::X86_64)).unwrap();
+    assert!(plain.get("fixes").is_none() && plain.get("caller_autoreaped").is_none());
+}
+
+/// TABLE-GAPS.md [9]: the ≤ 6.19 order the model keeps for 7.x too (finding 12 is open).
+#[test]
+fn set_tid_orders_the_table_does_not_have() {
+    let own_then_zero = case(|c| c.set_tid = SetTid::new(Ptr::Valid, 2, &[Tid::Own, Tid::Value(0)]));
+    let free_then_own = case(|c| (c.flags, c.set_tid) = (NEWPID, SetTid::new(Ptr::Valid, 2, &[Tid::Free, Tid::Own])));
+    for r in [(6, 12, 0), (7, 2, 0)] {
+        assert_eq!(x86(&own_then_zero, r), errno(Errno::EEXIST), "{r:?}");
+        assert_eq!(x86(&free_then_own, r), errno(Errno::EINVAL), "{r:?}");
+    }
+}
+
+/// The other predictions TABLE-GAPS.md states for inputs the model already covers.
+#[test]
+fn table_gap_predictions() {
+    // [10] pidfd == parent_tid is only refused with both flags.
+    let same = case(|c| (c.flags, c.pidfd, c.parent_tid) = (PIDFD, Ptr::SameAsParentTid, Ptr::Valid));
+    assert!(is_ok(&x86(&same, (6, 12, 0))));
+    // [11] PIDFD|THREAD with a NULL pidfd.
+    let thread = case(|c| {
+        (c.flags, c.exit_signal, c.child_tid) = (PIDFD | THREAD | SIGHAND | VM | CHILD_CLEARTID, 0, Ptr::Valid);
+        c.stack = Stack::Mapped(65536);
+    });
+    assert_eq!(x86(&thread, (6, 8, 0)), errno(Errno::EINVAL));
+    assert_eq!(x86(&thread, (6, 9, 0)), errno(Errno::EFAULT));
+    // [15] a partial set_tid pointer word.
+    let partial = |ptr| case(|c| (c.size, c.set_tid) = (Size::Bytes(65), SetTid::new(ptr, 0, &[])));
+    assert!(is_ok(&x86(&partial(Ptr::Null), (6, 12, 0))));
+    assert_eq!(x86(&partial(Ptr::Valid), (6, 12, 0)), errno(Errno::EINVAL));
+    assert_eq!(x86(&partial(Ptr::Valid), (5, 4, 0)), errno(Errno::E2BIG));
+    // [17] EMPTY_MNTNS implies NEWNS, which needs CAP_SYS_ADMIN.
+    let empty = case(|c| (c.flags, c.caller) = (EMPTY_MNTNS, crate::Caller::NoCaps));
+    assert_eq!(x86(&empty, (7, 1, 0)), errno(Errno::EPERM));
+    assert_eq!(x86(&empty, (7, 0, 0)), errno(Errno::EINVAL));
+}
+
+/// Before 5.3.11 `stack` itself was the SP: a kernel-half one faults like any unmapped page
+/// (SIGSEGV); one whose first push lands just below the kernel half, in the non-canonical hole
+/// (0xffff_8000_0000_0000 - 8), is not predicted.
+#[test]
+fn raw_kernel_half_stacks_fault_before_5_3_11() {
+    let by_id = |id: &str| crate::tables::all().into_iter().find(|c| c.id == id).unwrap();
+    assert_eq!(fate(x86(&by_id("stack.wraps_around"), (5, 3, 5))), Some(Fate::Signaled(11)));
+    assert_eq!(fate(x86(&by_id("stack.kernel_address"), (5, 3, 5))), None);
+    assert_eq!(fate(on(&by_id("stack.kernel_address"), (5, 3, 5), ArchProfile::AARCH64)), Some(Fate::Signaled(11)));
+}
