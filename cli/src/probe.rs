@@ -77,6 +77,10 @@ pub fn probe() -> Result<Probe, String> {
         unprivileged_userns,
         user_addr_limit: 0,
         kernel,
+        // The worker is the CLI's (or an init's) child, never one made with CLONE_AUTOREAP.
+        caller_autoreaped: false,
+        // The release says which fixes it has; `fixes` overrides (none from the probe).
+        fixes: Default::default(),
     };
     let machine = uname.machine().to_string_lossy();
     let arch = match ArchProfile::native() {
