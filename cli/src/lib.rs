@@ -49,6 +49,8 @@ enum Command {
     Model(oracle::ModelArgs),
     /// Which rules decide one case, in kernel order, with their sources.
     Explain(oracle::ExplainArgs),
+    /// Which release and backports explain a run's observations (`run --json` report).
+    Fingerprint(oracle::FingerprintArgs),
     /// Measure the suite's per-case cost against a raw clone3+exit+wait loop.
     Bench(bench::BenchArgs),
     /// Boot each architecture's kernel under QEMU with the agent as /init and run the cases.
@@ -79,6 +81,7 @@ pub fn main() -> ExitCode {
         Command::List { filter } => run::list(filter.as_deref()),
         Command::Model(args) => oracle::model(args),
         Command::Explain(args) => oracle::explain_case(args),
+        Command::Fingerprint(args) => oracle::fingerprint_report(args),
         Command::Bench(args) => bench::bench(args),
         Command::Qemu(args) => qemu::qemu(args),
         Command::Fuzz(args) => fuzz::fuzz(args),

@@ -44,6 +44,10 @@ pub struct RunArgs {
     /// Seconds to wait for one case's child.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
+    /// Backports (or reverts) this kernel has that its release does not say, as the model
+    /// names them: `+name,-name` (`clone3-abi fingerprint` finds them from a run).
+    #[arg(long, value_name = "+FIX,-FIX", value_parser = crate::oracle::parse_fixes, default_value = "")]
+    fixes: crate::oracle::Fixes,
 }
 
 pub fn list(filter: Option<&str>) -> u8 {
@@ -54,10 +58,11 @@ pub fn list(filter: Option<&str>) -> u8 {
 }
 
 pub fn run(args: RunArgs) -> u8 {
-    let probe = match probe_or_say() {
+    let mut probe = match probe_or_say() {
         Ok(p) => p,
         Err(code) => return code,
     };
+    probe.env.fixes = args.fixes.clone();
     let arch = probe.arch;
     if let Some(why) = pipeline::clone3_missing() {
         eprintln!("clone3-abi: cannot test: {why}");

@@ -327,6 +327,25 @@ pub fn feature(name: &str) -> &'static Feature {
     found.unwrap_or_else(|| panic!("no feature named {name:?} in model::fixes::FEATURES"))
 }
 
+/// `+name,-name` (the form of `--fixes`): `+` the kernel carries the fix whatever its
+/// release says, `-` it does not. Unknown names are refused with the list of known ones.
+pub fn parse_overrides(text: &str) -> Result<std::collections::BTreeMap<String, bool>, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (has, name) = match item.split_at(1) {
+            ("+", n) => (true, n),
+            ("-", n) => (false, n),
+            _ => return Err(format!("{item:?}: write +name (the kernel has the fix) or -name (it does not)")),
+        };
+        if !FIXES.iter().any(|f| f.name == name) {
+            let names: Vec<&str> = FIXES.iter().map(|f| f.name).collect();
+            return Err(format!("no fix named {name:?}; known: {}", names.join(", ")));
+        }
+        out.insert(name.to_string(), has);
+    }
+    Ok(out)
+}
+
 /// Names in an override map that no fix has (for a `--fixes` flag to refuse).
 pub fn unknown_overrides(env: &Env) -> Vec<String> {
     env.fixes.keys().filter(|k| !FIXES.iter().any(|f| f.name == k.as_str())).cloned().collect()
