@@ -191,8 +191,8 @@ fn judge_console(boot: &launch::Boot, cases: &[Case]) -> Result<Tested, String> 
     }
     let t: Transcript = console::parse(&boot.console);
     let tail = || boot.console.lines().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ");
-    if let Some(c) = t.crashes.first() {
-        return Err(format!("the kernel crashed: {c}"));
+    if let Some(c) = t.first_crash(|_| true) {
+        return Err(format!("the kernel crashed: {}", c.line));
     }
     if boot.timed_out {
         return Err(format!("the guest hung past the watchdog ({}s); last console lines: {}", boot.wall.as_secs(), tail()));
