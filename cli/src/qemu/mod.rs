@@ -175,7 +175,8 @@ fn run_guest(recipe: Recipe, agent: Option<PathBuf>, args: &QemuArgs, cases: &[C
     say(&format!("booting ({})", accel.name()));
     let progress = |n: usize| if n > 0 { say(&format!("running {n}/{} ({})", cases.len(), accel.name())) };
     let append = args.fuzz.map_or(String::new(), |n| format!("clone3abi.fuzz={n} clone3abi.seed={}", args.seed));
-    let boot = launch::boot(&recipe, &kernel, &initrd, accel, Duration::from_secs(args.watchdog), &append, &progress);
+    let watchdog = Duration::from_secs(args.watchdog);
+    let boot = launch::boot(&recipe, &kernel, &initrd, accel, launch::Limits { watchdog, boot: watchdog }, &append, &progress);
     let outcome = judge_console(&boot, cases).and_then(|t| match t.arch.name == recipe.profile {
         true => Ok(t),
         false => Err(format!("the agent runs as {} where the recipe expects {}: wrong agent or kernel for this guest", t.arch.name, recipe.profile)),
@@ -186,7 +187,7 @@ fn run_guest(recipe: Recipe, agent: Option<PathBuf>, args: &QemuArgs, cases: &[C
 /// Turns a console transcript into observations, or the reason the kernel could not be
 /// tested. Never a verdict: those come from the model on the host.
 fn judge_console(boot: &launch::Boot, cases: &[Case]) -> Result<Tested, String> {
-    if let Some(e) = &boot.qemu_failed {
+    if let Some(e) = boot.unavailable.as_ref().or(boot.qemu_failed.as_ref()) {
         return Err(e.clone());
     }
     let t: Transcript = console::parse(&boot.console);
