@@ -84,6 +84,16 @@ pub enum Taint {
     New(String),
 }
 
+impl Taint {
+    /// The exit code this taint gives a run on its own: good unless bits were set.
+    pub fn code(&self, on_crash: OnCrash) -> u8 {
+        match self {
+            Taint::New(_) => on_crash.code(),
+            Taint::Unchanged | Taint::Unreadable(_) => crate::GOOD,
+        }
+    }
+}
+
 pub fn compare(before: Result<u64, String>, after: Result<u64, String>) -> Taint {
     match (before, after) {
         (Ok(b), Ok(a)) => new_taint(b, a).map_or(Taint::Unchanged, Taint::New),
@@ -116,6 +126,10 @@ mod tests {
         assert_eq!(compare(Ok(0), Ok(0)), Taint::Unchanged);
         assert!(matches!(compare(Ok(0), Ok(1 << 7)), Taint::New(w) if w.contains("D (kernel died recently")));
         assert!(matches!(compare(Err("no file".into()), Ok(1 << 7)), Taint::Unreadable(_)));
+        let warned = compare(Ok(0), Ok(1 << 9));
+        assert_eq!((warned.code(OnCrash::Fail), warned.code(OnCrash::Skip)), (BAD, CANNOT_TEST));
+        assert_eq!(compare(Ok(1), Ok(1)).code(OnCrash::Fail), crate::GOOD);
+        assert_eq!(compare(Err("x".into()), Ok(1)).code(OnCrash::Fail), crate::GOOD);
     }
 
     #[test]

@@ -91,12 +91,9 @@ pub fn run(args: RunArgs) -> u8 {
     print!("{}", report::ktap::render(&results));
     // A report that cannot be written makes the run "cannot test", but never hides a
     // difference: the summary below still decides between 0 and 1.
-    let mut code = GOOD;
-    match taint {
-        Taint::New(why) => {
-            eprintln!("clone3-abi: {why}; the kernel log (dmesg) says why");
-            code = args.on_crash.code();
-        }
+    let mut code = taint.code(args.on_crash);
+    match &taint {
+        Taint::New(why) => eprintln!("clone3-abi: {why}; the kernel log (dmesg) says why"),
         Taint::Unreadable(why) => eprintln!("clone3-abi: kernel taint not compared: {why}"),
         Taint::Unchanged => {}
     }
