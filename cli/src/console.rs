@@ -4,12 +4,16 @@
 //!
 //! ```text
 //! <<<clone3-abi:begin v1>>>
+//! C3 {"taint_before":0}
 //! C3 {"header":{"arch":"aarch64","uname":"6.12.57+deb13-arm64","env":{…},"cases":304}}
+//! C3 {"running":{"from":0,"to":8}}
 //! C3 {"case":{"index":0,"id":"size.zero","observed":{"err":"EINVAL"}}}
 //! …
+//! C3 {"taint_after":0}
 //! <<<clone3-abi:end v1>>>
 //! ```
-//! Other lines (printk, KTAP for console readers) may come between; only `C3 ` lines count.
+//! Other lines (printk, KTAP for console readers) may come between; only `C3 ` lines count
+//! as records. Kernel trouble is read from the printk lines, placed by the records around it.
 
 use crate::runner::Observed;
 use clone3_suites::Env;
