@@ -10,6 +10,7 @@
 mod agent;
 mod bench;
 mod console;
+mod crash;
 pub mod fuzz;
 mod oracle;
 mod pipeline;

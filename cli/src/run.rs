@@ -4,6 +4,7 @@
 use crate::probe::{probe_or_say, Probe};
 
 use crate::report::{self, snapshot, CaseResult, Counts};
+use crate::crash::{self, OnCrash, Taint};
 use crate::pipeline;
 use crate::verdict::Verdict;
 use crate::{CANNOT_TEST, GOOD, USAGE};
@@ -48,6 +49,10 @@ pub struct RunArgs {
     /// names them: `+name,-name` (`clone3-abi fingerprint` finds them from a run).
     #[arg(long, value_name = "+FIX,-FIX", value_parser = crate::oracle::parse_fixes, default_value = "")]
     fixes: crate::oracle::Fixes,
+    /// New kernel taint during the cases (a WARN, oops, lockup…): fail (exit 1), or skip
+    /// (125) for a bisection that must step over unrelated kernel trouble.
+    #[arg(long, value_enum, default_value_t = OnCrash::Fail)]
+    on_crash: OnCrash,
 }
 
 pub fn list(filter: Option<&str>) -> u8 {
@@ -84,17 +89,24 @@ pub fn run(args: RunArgs) -> u8 {
         }
         return GOOD;
     }
+    let tainted = crash::read(crash::TAINTED);
     let observed = pipeline::execute(&cases, &run_mask, &probe, Duration::from_secs(args.timeout), true);
+    let taint = crash::compare(tainted, crash::read(crash::TAINTED));
     let results = pipeline::evaluate(&cases, predictions, observed);
     print!("{}", report::ktap::render(&results));
     // A report that cannot be written makes the run "cannot test", but never hides a
     // difference: the summary below still decides between 0 and 1.
-    let mut code = GOOD;
+    let mut code = taint.code(args.on_crash);
+    match &taint {
+        Taint::New(why) => eprintln!("clone3-abi: {why}; the kernel log (dmesg) says why"),
+        Taint::Unreadable(why) => eprintln!("clone3-abi: kernel taint not compared: {why}"),
+        Taint::Unchanged => {}
+    }
     if let Some(path) = &args.json {
         let text = report::json::render(&probe.env, arch.name, &probe.uname, &results);
         if let Err(e) = report::write_atomically(path, text.as_bytes()) {
             eprintln!("clone3-abi: cannot write {}: {e}", path.display());
-            code = CANNOT_TEST;
+            code = crate::worse(code, CANNOT_TEST);
         }
     }
     crate::worse(code, summarize(&args, &probe, &arch, &results))

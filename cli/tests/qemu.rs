@@ -70,13 +70,19 @@ fn a_kernel_that_panics_or_hangs_cannot_test() {
     let out = qemu(&["--arch", "riscv64", "--agent", junk.to_str().unwrap(), "--accel", "tcg"]);
     let (ktap, err) = text(&out);
     assert_eq!(out.status.code(), Some(125), "{err}");
-    assert!(err.contains("the kernel crashed: ") && err.contains("Kernel panic"), "{err}");
-    assert!(ktap.contains("# SKIP cannot test"), "{ktap}");
+    assert!(err.contains("the kernel crashed before it reached the agent: ") && err.contains("Kernel panic"), "{err}");
+    // Not a skip: KTAP readers must see it fail.
+    assert!(ktap.contains("not ok 1 riscv64 # cannot test: ") && !ktap.contains("# SKIP"), "{ktap}");
     // A guest that outlives the watchdog is killed and reported as hung.
     let out = qemu(&["--arch", "riscv64", "--watchdog", "1", "--accel", "tcg"]);
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(125), "{err}");
     assert!(err.contains("hung past the watchdog"), "{err}");
+    // A kernel that has not reached the agent within the boot limit is stopped there.
+    let out = qemu(&["--arch", "riscv64", "--boot-timeout", "1", "--accel", "tcg"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains("the kernel did not reach the agent within 1s"), "{err}");
     std::fs::remove_file(junk).unwrap();
 }
 

@@ -8,7 +8,8 @@ mod launch;
 mod pvh;
 mod recipe;
 
-use crate::console::{self, Transcript};
+use crate::console::{self, Stage, Transcript};
+use crate::crash::{self, OnCrash};
 use crate::report::{self, ktap, snapshot, CaseResult, Counts};
 use crate::runner::Observed;
 use crate::{pipeline, CANNOT_TEST, GOOD, USAGE};
@@ -59,6 +60,15 @@ pub struct QemuArgs {
     /// Seconds a guest may run before it is killed and reported as hung.
     #[arg(long, default_value_t = 240, value_parser = clap::value_parser!(u64).range(1..))]
     watchdog: u64,
+    /// Seconds within which the agent's first line must appear, else the kernel did not
+    /// reach it (cannot test). Default: 3× the guest's last measured boot, at least 20 s;
+    /// 60 s when it was never measured.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    boot_timeout: Option<u64>,
+    /// An oops, BUG, WARN, lockup, stall, OOM kill or new taint while the agent ran: fail
+    /// (exit 1), or skip (125) for a bisection that must step over unrelated crashes.
+    #[arg(long, value_enum, default_value_t = OnCrash::Fail)]
+    on_crash: OnCrash,
     /// Write every guest's cases, predictions, observations and verdicts here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -77,14 +87,55 @@ struct Guest {
     recipe: Recipe,
     accel: Accel,
     boot: Option<launch::Boot>,
-    outcome: Result<Tested, String>,
+    outcome: Result<Tested, Untested>,
 }
 
+#[derive(Debug)]
 struct Tested {
     arch: ArchProfile,
     env: Env,
     uname: String,
     observed: Vec<Option<Observed>>,
+    /// Why the kernel's taint was not compared, if it was not.
+    taint_note: Option<String>,
+}
+
+/// Why a guest gave no table to judge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Untested {
+    /// The guest cannot run here at all (QEMU or KVM missing, no kernel or agent to boot,
+    /// the agent found no clone3): KTAP `# SKIP`, exit 125.
+    Unavailable(String),
+    /// The run did not happen as it should: the kernel never reached the agent (a panic
+    /// at boot, a hang before /init, a bad image), a hang, a truncated or garbled console,
+    /// an agent of another version, the agent's own panic: KTAP `not ok`, exit 125.
+    Broken(String),
+    /// The kernel misbehaved while the agent exercised it (oops, BUG, WARN, lockup, stall,
+    /// OOM kill, new taint): KTAP `not ok`, exit 1, or 125 with `--on-crash skip`.
+    Crashed(String),
+}
+
+impl Untested {
+    fn why(&self) -> &str {
+        match self {
+            Untested::Unavailable(w) | Untested::Broken(w) | Untested::Crashed(w) => w,
+        }
+    }
+
+    fn code(&self, on_crash: OnCrash) -> u8 {
+        match self {
+            Untested::Unavailable(_) | Untested::Broken(_) => CANNOT_TEST,
+            Untested::Crashed(_) => on_crash.code(),
+        }
+    }
+
+    /// How the summary names it: `cannot test: …`, or `crashed: …`.
+    fn label(&self) -> &'static str {
+        match self {
+            Untested::Unavailable(_) | Untested::Broken(_) => "cannot test",
+            Untested::Crashed(_) => "crashed",
+        }
+    }
 }
 
 pub fn qemu(args: QemuArgs) -> u8 {
@@ -136,7 +187,7 @@ pub fn qemu(args: QemuArgs) -> u8 {
                 let g = run_guest(r, agent, &args, &cases, &|m| bar.set_message(m.to_string()));
                 bar.finish_with_message(match &g.outcome {
                     Ok(_) => "done".to_string(),
-                    Err(e) => format!("cannot test: {e:.60}"),
+                    Err(u) => format!("{}: {:.60}", u.label(), u.why()),
                 });
                 done.lock().unwrap().push((i, g));
             });
@@ -149,7 +200,7 @@ pub fn qemu(args: QemuArgs) -> u8 {
 }
 
 fn run_guest(recipe: Recipe, agent: Option<PathBuf>, args: &QemuArgs, cases: &[Case], say: &dyn Fn(&str)) -> Guest {
-    let fail = |recipe: Recipe, why: String| Guest { recipe, accel: Accel::Tcg, boot: None, outcome: Err(why) };
+    let fail = |recipe: Recipe, why: String| Guest { recipe, accel: Accel::Tcg, boot: None, outcome: Err(Untested::Unavailable(why)) };
     let Some(agent) = agent else { return fail(recipe, "no agent binary".into()) };
     say("fetching kernel");
     let kernel = match &args.kernel {
@@ -177,57 +228,155 @@ fn run_guest(recipe: Recipe, agent: Option<PathBuf>, args: &QemuArgs, cases: &[C
     say(&format!("booting ({})", accel.name()));
     let progress = |n: usize| if n > 0 { say(&format!("running {n}/{} ({})", cases.len(), accel.name())) };
     let append = args.fuzz.map_or(String::new(), |n| format!("clone3abi.fuzz={n} clone3abi.seed={}", args.seed));
-    let boot = launch::boot(&recipe, &kernel, &initrd, accel, Duration::from_secs(args.watchdog), &append, &progress);
+    let watchdog = Duration::from_secs(args.watchdog);
+    let measured = BootTimes::new(&recipe, accel, &kernel);
+    let limit = args.boot_timeout.map_or_else(|| boot_limit(measured.last()), Duration::from_secs);
+    let boot = launch::boot(&recipe, &kernel, &initrd, accel, launch::Limits { watchdog, boot: limit }, &append, &progress);
+    if let Some(t) = boot.to_agent {
+        measured.store(t);
+    }
     let outcome = judge_console(&boot, cases).and_then(|t| match t.arch.name == recipe.profile {
         true => Ok(t),
-        false => Err(format!("the agent runs as {} where the recipe expects {}: wrong agent or kernel for this guest", t.arch.name, recipe.profile)),
+        false => Err(Untested::Broken(format!(
+            "the agent runs as {} where the recipe expects {}: wrong agent or kernel for this guest",
+            t.arch.name, recipe.profile
+        ))),
     });
     Guest { recipe, accel, boot: Some(boot), outcome }
 }
 
+/// The default boot limit: a small multiple of the guest's measured time to the agent, so
+/// that a bisection does not wait out the whole watchdog on every kernel that hangs.
+fn boot_limit(measured: Option<Duration>) -> Duration {
+    match measured {
+        Some(m) => (m * 3).max(Duration::from_secs(20)),
+        None => Duration::from_secs(60),
+    }
+}
+
+/// The last measured time from QEMU's start to the agent's first line, per guest,
+/// accelerator and kernel file, cached next to the accelerator probe's results.
+struct BootTimes(PathBuf);
+
+impl BootTimes {
+    fn new(recipe: &Recipe, accel: Accel, kernel: &Path) -> Self {
+        use sha2::Digest;
+        let k: String = sha2::Sha256::digest(kernel.as_os_str().as_encoded_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect();
+        BootTimes(fetch::cache_dir().join("boot").join(format!("{}-{}-{k}", recipe.name, accel.name())))
+    }
+
+    fn last(&self) -> Option<Duration> {
+        let secs: f64 = std::fs::read_to_string(&self.0).ok()?.trim().parse().ok()?;
+        (secs.is_finite() && secs > 0.0).then(|| Duration::from_secs_f64(secs))
+    }
+
+    fn store(&self, t: Duration) {
+        let _ = report::write_atomically(&self.0, format!("{:.3}\n", t.as_secs_f64()).as_bytes());
+    }
+}
+
+/// Where in the agent's run a crash line appeared, as the cases that were running.
+fn blame(at: &Stage, cases: &[Case]) -> String {
+    let id = |i: usize| cases.get(i).map_or_else(|| format!("#{i}"), |c| c.id.clone());
+    match at {
+        Stage::Boot => "before the kernel reached the agent".into(),
+        Stage::Setup => "while the agent set up and probed, before the first case".into(),
+        Stage::Shutdown => "after the cases, while the guest shut down".into(),
+        Stage::AfterAgentPanic => "after the agent panicked".into(),
+        &Stage::Cases { running, after } => {
+            // The running case is the one whose record had not arrived yet.
+            let next = after.map_or(0, |a| a + 1);
+            match running {
+                Some((_, to)) if next >= to => format!("after case {} (its batch had ended)", id(next.saturating_sub(1))),
+                Some((from, to)) => {
+                    let first = next.max(from);
+                    match to - first {
+                        1 => format!("in case {}", id(first)),
+                        n => format!("in case {} or one of the {} after it in its batch (up to {})", id(first), n - 1, id(to - 1)),
+                    }
+                }
+                None if next >= cases.len() => "after the last case".into(),
+                None => format!("in case {} (the one after the last record; records may come in batches)", id(next)),
+            }
+        }
+    }
+}
+
 /// Turns a console transcript into observations, or the reason the kernel could not be
 /// tested. Never a verdict: those come from the model on the host.
-fn judge_console(boot: &launch::Boot, cases: &[Case]) -> Result<Tested, String> {
-    if let Some(e) = &boot.qemu_failed {
-        return Err(e.clone());
+fn judge_console(boot: &launch::Boot, cases: &[Case]) -> Result<Tested, Untested> {
+    use Untested::{Broken, Crashed, Unavailable};
+    if let Some(e) = &boot.unavailable {
+        return Err(Unavailable(e.clone()));
     }
     let t: Transcript = console::parse(&boot.console);
     let tail = || boot.console.lines().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ");
-    if let Some(c) = t.crashes.first() {
-        return Err(format!("the kernel crashed: {c}"));
+    // Trouble before the agent's first line: the kernel never reached it.
+    if let Some(c) = t.first_crash(|at| *at == Stage::Boot) {
+        return Err(Broken(format!("the kernel crashed before it reached the agent: {}", c.line)));
+    }
+    // Trouble after it: the kernel misbehaved while it was exercised. Not the panic that
+    // follows the agent's own (its exit as PID 1), nor that of an agent that could not
+    // restart the guest after its end marker (the same exit).
+    let ours = |c: &console::Crash| c.at == Stage::Shutdown && c.line.contains("Attempted to kill init");
+    if let Some(c) = t.crashes.iter().find(|c| !ours(c) && c.at != Stage::AfterAgentPanic).map(|c| &c.at) {
+        let line = &t.first_crash(|at| at == c).expect("a crash at this stage").line;
+        return Err(Crashed(format!("the kernel crashed {}: {line}", blame(c, cases))));
+    }
+    if let Some(p) = &t.agent_panic {
+        return Err(Broken(format!("the agent panicked (a bug in clone3-abi, not in the kernel): {p}")));
+    }
+    if let Some(limit) = boot.boot_timed_out {
+        return Err(Broken(format!(
+            "the kernel did not reach the agent within {}s (--boot-timeout SECS waits longer); last console lines: {}",
+            limit.as_secs(),
+            tail()
+        )));
     }
     if boot.timed_out {
-        return Err(format!("the guest hung past the watchdog ({}s); last console lines: {}", boot.wall.as_secs(), tail()));
+        return Err(Broken(format!("the guest hung past the watchdog ({}s); last console lines: {}", boot.wall.as_secs(), tail())));
+    }
+    if let Some(e) = &boot.qemu_failed {
+        return Err(Broken(e.clone()));
     }
     if !t.began {
-        return Err(format!("the agent never started; last console lines: {}", tail()));
+        return Err(Broken(format!("the agent never started; last console lines: {}", tail())));
     }
     if let Some(why) = t.cannot_test {
-        return Err(why);
+        return Err(Unavailable(why));
     }
     if !t.ended {
-        return Err(format!("the console stopped before the end marker; last lines: {}", tail()));
+        return Err(Broken(format!("the console stopped before the end marker; last lines: {}", tail())));
     }
     if let Some(g) = t.garbage.first() {
-        return Err(format!("garbage on the console where a record was expected: {g}"));
+        return Err(Broken(format!("garbage on the console where a record was expected: {g}")));
     }
-    let h = t.header.ok_or("the agent printed no header")?;
-    let arch = ArchProfile::by_name(&h.arch).ok_or_else(|| format!("the agent reports an unknown arch {:?}", h.arch))?;
+    let h = t.header.ok_or_else(|| Broken("the agent printed no header".into()))?;
+    let arch = ArchProfile::by_name(&h.arch).ok_or_else(|| Broken(format!("the agent reports an unknown arch {:?}", h.arch)))?;
     if h.cases != cases.len() || t.cases.len() != cases.len() {
-        return Err(format!("the agent ran {} of {} cases (built from another version?)", t.cases.len(), cases.len()));
+        return Err(Broken(format!("the agent ran {} of {} cases (built from another version?)", t.cases.len(), cases.len())));
     }
     let mut observed = vec![None; cases.len()];
     for c in t.cases {
         if cases.get(c.index).map(|k| &k.id) != Some(&c.id) {
-            return Err(format!("case {} is {:?} in the agent: built from another version", c.index, c.id));
+            return Err(Broken(format!("case {} is {:?} in the agent: built from another version", c.index, c.id)));
         }
         observed[c.index] = c.observed;
     }
-    Ok(Tested { arch, env: h.env, uname: h.uname, observed })
+    let (Some(before), Some(after)) = (t.taint_before, t.taint_after) else {
+        return Err(Broken("the agent reported no taint before and after the cases (built from another version?)".into()));
+    };
+    let unreadable = || format!("the guest could not read {}", crash::TAINTED);
+    let taint_note = match crash::compare(before.ok_or_else(unreadable), after.ok_or_else(unreadable)) {
+        crash::Taint::New(why) => return Err(Crashed(why)),
+        crash::Taint::Unreadable(why) => Some(why),
+        crash::Taint::Unchanged => None,
+    };
+    Ok(Tested { arch, env: h.env, uname: h.uname, observed, taint_note })
 }
 
 fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz::FuzzInput], guests: &[Guest]) -> u8 {
-    let evaluated: Vec<Result<(Vec<CaseResult>, &Tested), String>> = guests
+    let evaluated: Vec<Result<(Vec<CaseResult>, &Tested), Untested>> = guests
         .iter()
         .map(|g| {
             g.outcome.as_ref().map_err(Clone::clone).map(|t| {
@@ -239,7 +388,7 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
     let ktap_guests: Vec<ktap::Guest> = guests
         .iter()
         .zip(&evaluated)
-        .map(|(g, e)| ktap::Guest { name: &g.recipe.name, results: e.as_ref().map(|(r, _)| r.as_slice()).map_err(Clone::clone) })
+        .map(|(g, e)| ktap::Guest { name: &g.recipe.name, outcome: ktap_outcome(e) })
         .collect();
     print!("{}", ktap::render_guests(&ktap_guests));
     let json_failed = args.json.as_ref().is_some_and(|path| {
@@ -248,7 +397,8 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
             .zip(&evaluated)
             .map(|(g, e)| match e {
                 Ok((r, t)) => serde_json::from_str(&report::json::render(&t.env, t.arch.name, &t.uname, r)).expect("json"),
-                Err(why) => serde_json::json!({ "guest": g.recipe.name, "cannot_test": why }),
+                Err(u @ Untested::Crashed(why)) => serde_json::json!({ "guest": g.recipe.name, "crashed": why, "exit": u.code(args.on_crash) }),
+                Err(u) => serde_json::json!({ "guest": g.recipe.name, "cannot_test": u.why() }),
             })
             .collect();
         let failed = report::write_atomically(path, serde_json::to_string_pretty(&docs).expect("json").as_bytes());
@@ -259,11 +409,16 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
     let mut totals = Counts::default();
     for (g, e) in guests.iter().zip(&evaluated) {
         match e {
-            Err(why) => {
-                eprintln!("clone3-abi: {}: cannot test: {why}", g.recipe.name);
-                code = crate::worse(code, CANNOT_TEST);
+            Err(u) => {
+                let skipped = matches!(u, Untested::Crashed(_)) && args.on_crash == OnCrash::Skip;
+                let then = if skipped { " (cannot test: --on-crash skip)" } else { "" };
+                eprintln!("clone3-abi: {}: {}: {}{then}", g.recipe.name, u.label(), u.why());
+                code = crate::worse(code, u.code(args.on_crash));
             }
             Ok((results, t)) => {
+                if let Some(note) = &t.taint_note {
+                    eprintln!("clone3-abi: {}: kernel taint not compared: {note}", g.recipe.name);
+                }
                 let c = Counts::of(results);
                 totals = totals.add(c);
                 if args.fuzz.is_some() {
@@ -297,6 +452,16 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
     code
 }
 
+/// A guest in the KTAP matrix: its results, or why it has none.
+fn ktap_outcome<'a>(e: &'a Result<(Vec<CaseResult>, &Tested), Untested>) -> ktap::Outcome<'a> {
+    match e {
+        Ok((r, _)) => ktap::Outcome::Ran(r),
+        Err(Untested::Unavailable(why)) => ktap::Outcome::Unavailable(why.clone()),
+        Err(Untested::Broken(why)) => ktap::Outcome::CannotTest(why.clone()),
+        Err(Untested::Crashed(why)) => ktap::Outcome::Crashed(why.clone()),
+    }
+}
+
 /// Compares one guest's table with its baseline, as the flags say, and reports it.
 fn guest_baseline(args: &QemuArgs, guest: &str, t: &Tested, results: &[CaseResult]) -> snapshot::Check {
     let series = t.env.release.series();
@@ -316,7 +481,7 @@ fn guest_baseline(args: &QemuArgs, guest: &str, t: &Tested, results: &[CaseResul
 }
 
 /// Guest × family: passed/failed/skipped, plus accelerator and timings.
-fn summary_table(cases: &[Case], guests: &[Guest], evaluated: &[Result<(Vec<CaseResult>, &Tested), String>]) {
+fn summary_table(cases: &[Case], guests: &[Guest], evaluated: &[Result<(Vec<CaseResult>, &Tested), Untested>]) {
     let families: Vec<String> = {
         let mut f: Vec<String> = cases.iter().map(|c| c.family().to_string()).collect();
         f.dedup();
@@ -337,7 +502,7 @@ fn summary_table(cases: &[Case], guests: &[Guest], evaluated: &[Result<(Vec<Case
             secs(g.boot.as_ref().and_then(|b| b.to_first_case))
         );
         match e {
-            Err(_) => row.push_str("cannot test"),
+            Err(u) => row.push_str(u.label()),
             Ok((results, _)) => {
                 for f in &families {
                     let c = Counts::of(results.iter().filter(|r| r.case.family() == f));
@@ -401,4 +566,244 @@ fn cached_accel(recipe: &Recipe, kernel: &Path, initrd: &Path) -> Accel {
     let a = launch::choose_accel(recipe, kernel, initrd, &host.machine().to_string_lossy());
     let _ = report::write_atomically(&path, a.name().as_bytes());
     a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::{CaseLine, Header, Record, BEGIN, END};
+    use clap::Parser;
+    use clone3_suites::Release;
+
+    fn cases() -> Vec<Case> {
+        tables::all().into_iter().take(3).collect()
+    }
+
+    fn boot(lines: &[String]) -> launch::Boot {
+        launch::Boot {
+            console: lines.join("\n") + "\n",
+            wall: Duration::from_secs(3),
+            to_agent: None,
+            to_first_case: None,
+            timed_out: false,
+            boot_timed_out: None,
+            unavailable: None,
+            qemu_failed: None,
+        }
+    }
+
+    fn rec(r: Record) -> String {
+        console::line(&r)
+    }
+
+    fn header(cases: usize) -> String {
+        let env = Env::sandboxed_root(Release::new(6, 12, 117), &ArchProfile::X86_64);
+        rec(Record::Header(Header { arch: "x86_64".into(), uname: "6.12.117".into(), env, cases }))
+    }
+
+    fn case(i: usize) -> String {
+        rec(Record::Case(CaseLine { index: i, id: cases()[i].id.clone(), observed: Some(Observed::Err(clone3_suites::Errno::EINVAL)) }))
+    }
+
+    /// A whole run as the agent prints it, boot noise and all: one batch of the three
+    /// cases; `inject` adds lines after the line at that position.
+    fn run_with(inject: &[(usize, &str)]) -> Vec<String> {
+        let mut lines: Vec<String> = vec![
+            "[    0.000000] Linux version 6.12.117 (debian-kernel@lists.debian.org)".into(),
+            "[    0.912345] Run /init as init process".into(),
+            BEGIN.into(),
+            rec(Record::TaintBefore(Some(0))),
+            header(3),
+            rec(Record::Running { from: 0, to: 3 }),
+            case(0),
+            case(1),
+            case(2),
+            rec(Record::TaintAfter(Some(0))),
+            "ok 1 size".into(),
+            END.into(),
+        ];
+        for (at, l) in inject.iter().rev() {
+            lines.insert(at + 1, l.to_string());
+        }
+        lines
+    }
+
+    fn judged(lines: &[String]) -> Result<Tested, Untested> {
+        judge_console(&boot(lines), &cases())
+    }
+
+    const WARN: &str = "[    2.5] WARNING: CPU: 0 PID: 57 at kernel/fork.c:2290 copy_process+0x1c/0x2000";
+
+    #[test]
+    fn a_clean_run_gives_the_observations() {
+        let t = judged(&run_with(&[])).unwrap();
+        assert_eq!(t.observed.len(), 3);
+        assert!(t.observed.iter().all(Option::is_some) && t.taint_note.is_none());
+    }
+
+    #[test]
+    fn a_crash_before_the_agent_is_cannot_test() {
+        let lines = ["[    0.5] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)".to_string()];
+        let u = judged(&lines).unwrap_err();
+        assert!(matches!(&u, Untested::Broken(w) if w.starts_with("the kernel crashed before it reached the agent: ") && w.contains("VFS")), "{u:?}");
+        assert_eq!((u.code(OnCrash::Fail), u.code(OnCrash::Skip)), (CANNOT_TEST, CANNOT_TEST));
+        // A boot-time WARN that the kernel survived: still not a kernel the cases can trust.
+        let u = judged(&run_with(&[(0, WARN)])).unwrap_err();
+        assert!(matches!(&u, Untested::Broken(w) if w.contains("before it reached the agent") && w.contains("kernel/fork.c")), "{u:?}");
+    }
+
+    #[test]
+    fn a_warn_bug_or_oops_under_the_cases_is_bad_naming_the_running_case() {
+        let ids: Vec<String> = cases().iter().map(|c| c.id.clone()).collect();
+        // After case 0's record, in the batch 0..3: case 1 was running, or case 2.
+        for line in [
+            WARN,
+            "[    2.5] BUG: kernel NULL pointer dereference, address: 0000000000000008",
+            "[    2.5] Oops: general protection fault, probably for non-canonical address 0xdead: 0000 [#1] SMP",
+            "[    2.5] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [clone3-abi:57]",
+            "[    2.5] UBSAN: shift-out-of-bounds in kernel/fork.c:2900:12",
+            "[    2.5] Out of memory: Killed process 57 (clone3-abi)",
+        ] {
+            let u = judged(&run_with(&[(6, "[    2.5] ------------[ cut here ]------------"), (6, line)])).unwrap_err();
+            let Untested::Crashed(why) = &u else { panic!("{line}: {u:?}") };
+            assert_eq!(why, &format!("the kernel crashed in case {} or one of the 1 after it in its batch (up to {}): {line}", ids[1], ids[2]));
+            assert_eq!(u.code(OnCrash::Fail), crate::BAD);
+            assert_eq!(u.code(OnCrash::Skip), CANNOT_TEST);
+        }
+        // A batch of one names its case alone.
+        let mut lines = run_with(&[]);
+        lines[5] = rec(Record::Running { from: 2, to: 3 });
+        lines.insert(8, WARN.into());
+        let why = judged(&lines).unwrap_err();
+        assert_eq!(why, Untested::Crashed(format!("the kernel crashed in case {}: {WARN}", ids[2])));
+        // While the agent probed, and after the last case.
+        assert!(judged(&run_with(&[(3, WARN)])).unwrap_err().why().contains("while the agent set up and probed"));
+        assert!(judged(&run_with(&[(8, WARN)])).unwrap_err().why().contains(&format!("after case {} (its batch had ended)", ids[2])));
+        // Even when the crash stopped the run (no records, no end marker, a hang).
+        let mut b = boot(&run_with(&[(5, WARN)])[..7]);
+        b.timed_out = true;
+        let u = judge_console(&b, &cases()).unwrap_err();
+        assert!(matches!(&u, Untested::Crashed(w) if w.contains(&format!("in case {}", ids[0]))), "{u:?}");
+    }
+
+    #[test]
+    fn records_without_announced_batches_blame_the_case_after_the_last_record() {
+        let mut lines = run_with(&[(6, WARN)]);
+        lines.remove(5);
+        let why = judged(&lines).unwrap_err();
+        assert!(why.why().starts_with(&format!("the kernel crashed in case {} (the one after the last record", cases()[1].id)), "{why:?}");
+    }
+
+    #[test]
+    fn new_taint_is_bad_with_its_bits_decoded() {
+        let mut lines = run_with(&[]);
+        lines[9] = rec(Record::TaintAfter(Some(1 << 9)));
+        let u = judged(&lines).unwrap_err();
+        assert!(matches!(&u, Untested::Crashed(w) if w.contains("W (kernel issued a warning)")), "{u:?}");
+        assert_eq!((u.code(OnCrash::Fail), u.code(OnCrash::Skip)), (crate::BAD, CANNOT_TEST));
+        // Taint the kernel had before the cases is not theirs.
+        lines[3] = rec(Record::TaintBefore(Some(1 << 9)));
+        assert!(judged(&lines).is_ok());
+        // A guest that cannot read it is judged without it, and says so.
+        lines[3] = rec(Record::TaintBefore(None));
+        assert!(judged(&lines).unwrap().taint_note.is_some_and(|n| n.contains("could not read")));
+        // An agent that does not report it at all is not this version's.
+        lines.remove(9);
+        assert!(matches!(judged(&lines).unwrap_err(), Untested::Broken(w) if w.contains("no taint")));
+    }
+
+    #[test]
+    fn the_agents_own_panic_is_not_blamed_on_the_kernel() {
+        let mut lines = run_with(&[]);
+        lines.truncate(7);
+        lines.push(rec(Record::AgentPanic("panicked at cli/src/agent.rs:1:1: boom".into())));
+        lines.push("[    3.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000086".into());
+        let u = judged(&lines).unwrap_err();
+        assert!(matches!(&u, Untested::Broken(w) if w.contains("the agent panicked") && w.contains("boom")), "{u:?}");
+        // Nor the panic of an agent whose restart failed after its end marker.
+        let lines = run_with(&[(11, "[    3.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000000")]);
+        assert!(judged(&lines).is_ok());
+        // But anything else after the end marker is the kernel's.
+        assert!(matches!(judged(&run_with(&[(11, WARN)])).unwrap_err(), Untested::Crashed(w) if w.contains("while the guest shut down")));
+    }
+
+    #[test]
+    fn an_incomplete_or_foreign_console_is_cannot_test() {
+        let broken = |lines: &[String], says: &str| {
+            let u = judged(lines).unwrap_err();
+            assert!(matches!(&u, Untested::Broken(w) if w.contains(says)), "{says}: {u:?}");
+            assert_eq!(u.code(OnCrash::Fail), CANNOT_TEST);
+        };
+        let full = run_with(&[]);
+        broken(&full[..8], "stopped before the end marker");
+        broken(&full[..2], "the agent never started");
+        broken(&run_with(&[(6, "C3 {\"case\":{\"index\":1,\"id\":")]), "garbage on the console");
+        let mut fewer = full.clone();
+        fewer.remove(8);
+        broken(&fewer, "ran 2 of 3 cases");
+        let mut other = full.clone();
+        other[4] = header(4);
+        broken(&other, "ran 3 of 3 cases");
+        let mut renamed = full.clone();
+        renamed[7] = rec(Record::Case(CaseLine { index: 1, id: "size.renamed".into(), observed: None }));
+        broken(&renamed, "case 1 is \"size.renamed\" in the agent");
+        let mut b = boot(&full[..2]);
+        b.boot_timed_out = Some(Duration::from_secs(20));
+        let u = judge_console(&b, &cases()).unwrap_err();
+        assert!(matches!(&u, Untested::Broken(w) if w.starts_with("the kernel did not reach the agent within 20s")), "{u:?}");
+        // The agent's own "cannot test" (no clone3): the one case KTAP shows as a SKIP.
+        let mut no_clone3 = full[..4].to_vec();
+        no_clone3.push(rec(Record::CannotTest("clone3 returns ENOSYS".into())));
+        no_clone3.push(END.into());
+        let u = judged(&no_clone3).unwrap_err();
+        assert_eq!(u, Untested::Unavailable("clone3 returns ENOSYS".into()));
+        assert_eq!(u.code(OnCrash::Fail), CANNOT_TEST);
+        let mut b = boot(&[]);
+        b.unavailable = Some("cannot start qemu-system-x86_64".into());
+        assert!(matches!(judge_console(&b, &cases()), Err(Untested::Unavailable(_))));
+    }
+
+    #[test]
+    fn the_boot_limit_is_a_multiple_of_the_measured_boot() {
+        assert_eq!(boot_limit(None), Duration::from_secs(60));
+        assert_eq!(boot_limit(Some(Duration::from_secs(2))), Duration::from_secs(20));
+        assert_eq!(boot_limit(Some(Duration::from_secs(30))), Duration::from_secs(90));
+        let dir = tempfile::tempdir().unwrap();
+        let times = BootTimes(dir.path().join("boot/x86_64-tcg-k"));
+        assert_eq!(times.last(), None);
+        times.store(Duration::from_millis(2500));
+        assert_eq!(times.last(), Some(Duration::from_millis(2500)));
+    }
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        qemu: QemuArgs,
+    }
+
+    /// The exit code and KTAP of a matrix whose one guest gave `console`.
+    fn matrix(flags: &[&str], lines: &[String]) -> (u8, String) {
+        let args = Cli::try_parse_from(["qemu", "--no-snapshot"].iter().chain(flags)).unwrap().qemu;
+        let recipe = recipe::load(&["x86_64".into()], None).unwrap().remove(0);
+        let outcome = judge_console(&boot(lines), &cases());
+        let g = Guest { recipe, accel: Accel::Tcg, boot: Some(boot(lines)), outcome };
+        let code = report_matrix(&args, &cases(), &[], std::slice::from_ref(&g));
+        let e = Err(g.outcome.expect_err("a guest without results"));
+        (code, ktap::render_guests(&[ktap::Guest { name: "x86_64", outcome: ktap_outcome(&e) }]))
+    }
+
+    #[test]
+    fn a_crashed_guest_exits_1_or_125_on_request_and_is_never_a_ktap_skip() {
+        let crashed = run_with(&[(6, WARN)]);
+        let (code, ktap) = matrix(&[], &crashed);
+        assert_eq!(code, crate::BAD);
+        assert!(ktap.contains("\nnot ok 1 x86_64 # crashed: the kernel crashed in case ") && !ktap.contains("SKIP"), "{ktap}");
+        assert_eq!(matrix(&["--on-crash", "skip"], &crashed).0, CANNOT_TEST);
+        assert_eq!(matrix(&["--on-crash", "fail"], &crashed).0, crate::BAD);
+        assert!(Cli::try_parse_from(["qemu", "--on-crash", "maybe"]).is_err());
+        // A kernel that never reached the agent: 125 either way, `not ok` all the same.
+        let (code, ktap) = matrix(&[], &["Kernel panic - not syncing: No working init found.".to_string()]);
+        assert_eq!(code, CANNOT_TEST);
+        assert!(ktap.contains("\nnot ok 1 x86_64 # cannot test: the kernel crashed before") && !ktap.contains("SKIP"), "{ktap}");
+    }
 }

@@ -13,27 +13,49 @@ pub fn render(results: &[CaseResult]) -> String {
     out
 }
 
-/// One guest of a matrix: its results, or why it could not test.
+/// One guest of a matrix: its results, or why it has none.
 pub struct Guest<'a> {
     pub name: &'a str,
-    pub results: Result<&'a [CaseResult<'a>], String>,
+    pub outcome: Outcome<'a>,
 }
 
-/// A matrix: a subtest per guest, the families inside.
+pub enum Outcome<'a> {
+    Ran(&'a [CaseResult<'a>]),
+    /// The guest cannot run here at all (no QEMU, no KVM, no clone3): the one SKIP.
+    Unavailable(String),
+    /// The run did not happen as it should (the kernel never reached the agent, a hang,
+    /// a truncated console): `not ok`, since something failed, though not a case.
+    CannotTest(String),
+    /// The kernel oopsed, BUGged, warned or became tainted under the cases: `not ok`.
+    Crashed(String),
+}
+
+/// A matrix: a subtest per guest, the families inside. A guest without results is a
+/// result line with the reason as its directive; only one that cannot run here is a SKIP,
+/// never a crash (KTAP readers count a SKIP as "not failed").
 pub fn render_guests(guests: &[Guest]) -> String {
     let mut out = String::from("KTAP version 1\n");
     writeln!(out, "1..{}", guests.len()).unwrap();
     for (n, g) in guests.iter().enumerate() {
-        match &g.results {
-            Ok(results) => {
+        let n = n + 1;
+        match &g.outcome {
+            Outcome::Ran(results) => {
                 writeln!(out, "  KTAP version 1\n  # Subtest: {}", g.name).unwrap();
                 let failed = families(&mut out, results, "  ");
-                writeln!(out, "{} {} {}", if failed { "not ok" } else { "ok" }, n + 1, g.name).unwrap();
+                writeln!(out, "{} {n} {}", if failed { "not ok" } else { "ok" }, g.name).unwrap();
             }
-            Err(why) => writeln!(out, "ok {} {} # SKIP cannot test: {}", n + 1, g.name, one_line(why)).unwrap(),
+            Outcome::Unavailable(why) => writeln!(out, "ok {n} {} # SKIP cannot test: {}", g.name, reason(why)).unwrap(),
+            Outcome::CannotTest(why) => writeln!(out, "not ok {n} {} # cannot test: {}", g.name, reason(why)).unwrap(),
+            Outcome::Crashed(why) => writeln!(out, "not ok {n} {} # crashed: {}", g.name, reason(why)).unwrap(),
         }
     }
     out
+}
+
+/// A reason after a result's `#`: one line, and never read as a second directive (kunit.py
+/// takes any ` # SKIP` on a result line as a skip).
+fn reason(s: &str) -> String {
+    one_line(s).replace(" # ", " - ")
 }
 
 /// Writes `1..N` and a subtest per family at `indent`; returns whether any case failed.
@@ -84,4 +106,35 @@ fn families(out: &mut String, results: &[CaseResult], indent: &str) -> bool {
 /// KTAP lines are lines: no newline may leak into a name or a reason.
 fn one_line(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// kunit.py's reading of a result line (tools/testing/kunit/kunit_parser.py): a
+    /// ` # SKIP` anywhere after the name makes it a skip, else `ok` passes and `not ok` fails.
+    fn kunit_status(line: &str) -> &'static str {
+        match (line.trim_start().starts_with("not ok "), line.contains(" # SKIP")) {
+            (_, true) => "SKIPPED",
+            (true, false) => "FAILURE",
+            (false, false) => "SUCCESS",
+        }
+    }
+
+    #[test]
+    fn only_a_guest_that_cannot_run_is_a_skip_never_a_crash() {
+        let guests = [
+            Guest { name: "x86_64", outcome: Outcome::Crashed("the kernel crashed in case size.zero: Oops: 0000 [#1] SMP # SKIP".into()) },
+            Guest { name: "aarch64", outcome: Outcome::CannotTest("the kernel did not reach the agent within 20s".into()) },
+            Guest { name: "riscv64", outcome: Outcome::Unavailable("cannot start qemu-system-riscv64".into()) },
+        ];
+        let out = render_guests(&guests);
+        let results: Vec<&str> = out.lines().filter(|l| l.starts_with("ok ") || l.starts_with("not ok ")).collect();
+        assert_eq!(results[0], "not ok 1 x86_64 # crashed: the kernel crashed in case size.zero: Oops: 0000 [#1] SMP - SKIP");
+        assert_eq!(results[1], "not ok 2 aarch64 # cannot test: the kernel did not reach the agent within 20s");
+        assert_eq!(results[2], "ok 3 riscv64 # SKIP cannot test: cannot start qemu-system-riscv64");
+        assert_eq!(results.iter().map(|l| kunit_status(l)).collect::<Vec<_>>(), ["FAILURE", "FAILURE", "SKIPPED"]);
+        assert!(out.starts_with("KTAP version 1\n1..3\n"), "{out}");
+    }
 }
