@@ -130,9 +130,16 @@ pub(super) fn view(i: &Input) -> ChildView {
     // child faults at its first push. Stack 0 keeps the caller's SP (copy_thread: `if (sp)`).
     let foreign = matches!(c.stack, Stack::Raw { .. } | Stack::PastUserLimit) && i.kernel_stack() != 0;
     let dies = matches!(c.stack, Stack::Unmapped(_)) || foreign || (raw_sp && !growsup && o.sp);
+    // A PID-namespace init that shares its handler table with the caller sets SIGCHLD to
+    // SIG_IGN for both when it exits, however it exits (exit_notify → forget_original_parent
+    // → zap_pid_ns_processes, kernel/pid_namespace.c: "Ignore SIGCHLD causing any terminated
+    // children to autoreap"), before do_notify_parent: a SIGCHLD exit signal is then
+    // dropped and the child reaped at once. Found by the fuzzer (seed 3, a faulting init).
+    let init_shares_handlers = newpid && i.has(SIGHAND);
+    let autoreaped = init_shares_handlers && c.exit_signal == crate::case::SIGCHLD || i.has(AUTOREAP);
     if dies {
         // Only the caller's own children are reaped by it, so only theirs show the signal.
-        let fate = if i.has(THREAD | PARENT) { Fate::Silent } else { Fate::Signaled(SIGSEGV) };
+        let fate = if i.has(THREAD | PARENT) || autoreaped { Fate::Silent } else { Fate::Signaled(SIGSEGV) };
         // On an x86_64 task whose first push would land in the non-canonical hole (a raw stack
         // between TASK_SIZE_MAX and 2^63 that 6.4 – 6.11.5 let through), the fault is a #SS
         // (SIGBUS) or the return to user mode fails first (SIGSEGV): not predicted. The table's
@@ -143,13 +150,7 @@ pub(super) fn view(i: &Input) -> ChildView {
         let hole = i.arch.tls == TlsRule::FsBase && (i.env.user_addr_limit + 4096..lowest_kernel).contains(&push);
         return ChildView { fate: (!(foreign && hole)).then_some(fate), ..Default::default() };
     }
-    // A PID-namespace init that shares its handler table with the caller sets SIGCHLD to
-    // SIG_IGN for both when it exits (zap_pid_ns_processes, kernel/pid_namespace.c: "Ignore
-    // SIGCHLD causing any terminated children to autoreap"), so its own SIGCHLD exit
-    // signal is dropped and it is reaped at once (do_notify_parent). Found by the fuzzer.
-    let init_shares_handlers = newpid && i.has(SIGHAND);
-    // CLONE_AUTOREAP (v7.1) children are reaped by the kernel at exit, too.
-    let autoreaped = init_shares_handlers && c.exit_signal == crate::case::SIGCHLD || i.has(AUTOREAP);
+    // (CLONE_AUTOREAP, v7.1, children are reaped by the kernel at exit, too: `autoreaped`.)
     let tid_of = |index: usize| {
         let (tid, at) = i.tid_levels().nth(index)?;
         i.tid_value(tid, at)

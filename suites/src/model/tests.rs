@@ -625,3 +625,21 @@ fn raw_kernel_half_stacks_fault_before_5_3_11() {
     assert_eq!(fate(x86(&by_id("stack.kernel_address"), (5, 3, 5))), None);
     assert_eq!(fate(on(&by_id("stack.kernel_address"), (5, 3, 5), ArchProfile::AARCH64)), Some(Fate::Signaled(11)));
 }
+
+/// kernel/pid_namespace.c: a dying PID-namespace init sets SIGCHLD to SIG_IGN in its handler
+/// table (zap_pid_ns_processes, from exit_notify before do_notify_parent), so a caller sharing
+/// that table autoreaps it even when it dies of a fault: seen by the fuzzer on 6.18 (seed 3).
+#[test]
+fn a_faulting_namespace_init_that_shares_handlers_is_autoreaped() {
+    let init = |exit_signal| {
+        case(|c| {
+            (c.flags, c.exit_signal, c.stack) = (NEWPID | VM | SIGHAND | VFORK, exit_signal, Stack::Unmapped(64 << 10));
+        })
+    };
+    let fate = |e: Expect| match e {
+        Expect::Ok(v) => v.fate,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(fate(x86(&init(crate::case::SIGCHLD), (6, 18, 0))), Some(Fate::Silent));
+    assert_eq!(fate(x86(&init(10), (6, 18, 0))), Some(Fate::Signaled(11)));
+}
