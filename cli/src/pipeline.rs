@@ -176,7 +176,7 @@ fn wait_bounded(pid: i32, deadline: std::time::Instant) -> Option<i32> {
             }
             return None;
         }
-        std::thread::sleep(Duration::from_millis(1));
+        crate::runner::time::sleep(Duration::from_millis(1));
     }
 }
 

@@ -565,7 +565,7 @@ fn wait_released(pid: i32, thread: bool, deadline: Instant) -> bool {
         if Instant::now() >= deadline {
             return false;
         }
-        std::thread::sleep(Duration::from_micros(50));
+        super::time::sleep(Duration::from_micros(50));
     }
     true
 }

@@ -166,7 +166,7 @@ impl Drop for RunCgroup {
                 Ok(()) => return,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10));
+                    super::time::sleep(Duration::from_millis(10));
                 }
                 Err(e) => {
                     use std::io::Write;

@@ -41,7 +41,7 @@ pub fn run_cases(opts: RunOptions) -> Vec<Option<Observed>> {
     let mut trouble = None;
     loop {
         match lines.next(quiet_limit) {
-            Ok(Some(text)) => {
+            Next::Line(text) => {
                 if let Ok(line) = serde_json::from_str::<Line>(&text) {
                     if line.index < n {
                         out[line.index] = Some(line.observed);
@@ -54,9 +54,14 @@ pub fn run_cases(opts: RunOptions) -> Vec<Option<Observed>> {
                     trouble = Some(format!("garbage from the worker: {text:.80}"));
                 }
             }
-            Ok(None) => break,
-            Err(()) => {
-                trouble = Some(format!("the worker was silent for {}s: killed", quiet_limit.as_secs()));
+            Next::Eof => break,
+            Next::Silent(waited) => {
+                trouble = Some(format!("the worker was silent for {:.1}s: killed", waited.as_secs_f64()));
+                unsafe { libc::kill(top, libc::SIGKILL) };
+                break;
+            }
+            Next::Failed(why) => {
+                trouble = Some(format!("reading the worker's lines: {why}: killed"));
                 unsafe { libc::kill(top, libc::SIGKILL) };
                 break;
             }
@@ -149,7 +154,7 @@ pub fn reap_orphans() {
             if p < 0 || Instant::now() > deadline {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(10));
+            super::time::sleep(Duration::from_millis(10));
         }
     }
 }
@@ -159,36 +164,51 @@ struct LineReader {
     buf: Vec<u8>,
 }
 
+enum Next {
+    Line(String),
+    Eof,
+    /// Nothing came for this long (measured, not the limit asked for).
+    Silent(Duration),
+    /// poll or read failed: the cause.
+    Failed(String),
+}
+
 impl LineReader {
-    /// The next line; `Ok(None)` at EOF; `Err` when nothing came for `quiet`.
-    fn next(&mut self, quiet: Duration) -> Result<Option<String>, ()> {
+    /// The next line, EOF, or why none came within `quiet`.
+    fn next(&mut self, quiet: Duration) -> Next {
+        let start = Instant::now();
         loop {
             if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = self.buf.drain(..=pos).collect();
-                return Ok(Some(String::from_utf8_lossy(&line[..pos]).into_owned()));
+                return Next::Line(String::from_utf8_lossy(&line[..pos]).into_owned());
             }
-            if !wait_readable(self.fd.as_fd(), quiet) {
-                return Err(());
+            match wait_readable(self.fd.as_fd(), quiet.saturating_sub(start.elapsed())) {
+                Ok(true) => {}
+                Ok(false) => return Next::Silent(start.elapsed()),
+                Err(e) => return Next::Failed(format!("poll: {e}")),
             }
             let mut chunk = [0u8; 8192];
             match rustix::io::read(&self.fd, &mut chunk) {
-                Ok(0) => return Ok(None),
+                Ok(0) => return Next::Eof,
                 Ok(k) => self.buf.extend_from_slice(&chunk[..k]),
                 Err(rustix::io::Errno::INTR) => {}
-                Err(_) => return Ok(None),
+                Err(e) => return Next::Failed(format!("read: {e}")),
             }
         }
     }
 }
 
-fn wait_readable(fd: BorrowedFd, limit: Duration) -> bool {
+/// Is `fd` readable within `limit` (false: the time ran out)? Err: poll itself failed
+/// (ENOSYS where a kernel lacks the syscall, …), which is no silence.
+fn wait_readable(fd: BorrowedFd, limit: Duration) -> Result<bool, rustix::io::Errno> {
     let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-    let ts = super::timespec(limit);
+    let deadline = Instant::now() + limit;
     loop {
+        let ts = super::timespec(deadline.saturating_duration_since(Instant::now()));
         match poll(&mut fds, Some(&ts)) {
-            Ok(n) => return n > 0,
+            Ok(n) => return Ok(n > 0),
             Err(rustix::io::Errno::INTR) => continue,
-            Err(_) => return false,
+            Err(e) => return Err(e),
         }
     }
 }
@@ -199,7 +219,7 @@ pub fn read_bounded(fd: BorrowedFd, limit: Duration) -> Option<String> {
     let mut buf = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || !wait_readable(fd, left) {
+        if left.is_zero() || !wait_readable(fd, left).unwrap_or(false) {
             return None;
         }
         let mut chunk = [0u8; 4096];
