@@ -40,10 +40,8 @@ pub fn plan<'a>(cases: &'a [Case], run: &'a [bool], probe: &'a Probe, timeout: D
         env: &probe.env,
         arch: &probe.arch,
         cgroup: CgroupPlan::NotNeeded,
-        cgroup2_mount: None,
         cgroup_v1_dir: probe.cgroup_v1_dir.as_deref(),
         timeout,
-        tag: std::process::id(),
     }
 }
 

@@ -647,10 +647,8 @@ mod tests {
             env: &probe.env,
             arch: &probe.arch,
             cgroup: crate::runner::CgroupPlan::NotNeeded,
-            cgroup2_mount: None,
             cgroup_v1_dir: Some("/nonexistent/cgroup-v1"),
             timeout: Duration::from_secs(1),
-            tag: 0,
         };
         let mut res = resources(&plan).expect("resources");
         // Never a closed fd in its place (the kernel's EBADF would pass for the v1 answer).

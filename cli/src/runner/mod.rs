@@ -9,6 +9,7 @@ mod sandbox;
 mod signals;
 mod worker;
 pub mod bench;
+pub mod interrupt;
 pub mod time;
 
 pub use sandbox::{run_cases, RunOptions};
