@@ -221,7 +221,8 @@ fn sigterm_kills_the_sandbox_and_removes_the_cgroup() {
     gone_within(id, &pids, Duration::from_secs(3)).unwrap();
 }
 
-/// SIGKILL of the CLI: no handler runs, the parent-death signal takes the sandbox down.
+/// SIGKILL of the CLI: no handler runs, the parent-death signal takes the sandbox down
+/// (here a stopped one, which would otherwise stay forever).
 #[test]
 fn sigkill_of_the_cli_takes_the_sandbox_with_it() {
     let _g = serial();
@@ -232,6 +233,10 @@ fn sigkill_of_the_cli_takes_the_sandbox_with_it() {
     let id = cli.id();
     std::thread::sleep(Duration::from_millis(300));
     let pids = wait_for_sandbox(id);
+    // Stopped, the sandbox cannot end its batch on its own: only a kill ends it.
+    for &p in &pids {
+        unsafe { libc::kill(p as i32, libc::SIGSTOP) };
+    }
     unsafe { libc::kill(id as i32, libc::SIGKILL) };
     let _ = cli.wait();
     // The cgroup may stay (no code of ours ran); the next run's sweep removes it.
@@ -244,6 +249,42 @@ fn sigkill_of_the_cli_takes_the_sandbox_with_it() {
         assert!(Instant::now() < deadline, "still running 5 s after the CLI's SIGKILL: {left:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The same as a normal user (setpriv to nobody): the worker is the CLI's own child, and
+/// what it left (CLONE_PARENT children land on the CLI, the subreaper) is killed too.
+#[test]
+fn sigterm_as_a_normal_user_kills_what_the_run_started() {
+    let _g = serial();
+    if !is_root() || Command::new("setpriv").arg("--version").output().is_err() {
+        return cannot_run_here("needs root and setpriv (to become nobody)");
+    }
+    let dir = common::tmpdir("sigterm-user");
+    let err = dir.join("stderr");
+    let mut cli = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_clone3-abi")])
+        .args(["fuzz", "--iterations", "200000", "--seed", "3", "--findings", "/tmp"])
+        .current_dir("/tmp")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    // setpriv execs the CLI in place: same pid.
+    let id = cli.id();
+    std::thread::sleep(Duration::from_millis(300));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut pids = descendants(id);
+    while pids.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+        pids = descendants(id);
+    }
+    assert!(!pids.is_empty(), "no worker came up");
+    unsafe { libc::kill(id as i32, libc::SIGTERM) };
+    let status = wait_child(&mut cli, Duration::from_secs(20));
+    let text = std::fs::read_to_string(&err).unwrap_or_default();
+    assert_eq!(status.and_then(|s| s.code()), Some(143), "{text}");
+    assert!(alive(&pids).is_empty(), "left running: {:?}", alive(&pids));
 }
 
 fn wait_child(c: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
