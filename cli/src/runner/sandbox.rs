@@ -21,30 +21,51 @@ pub struct RunOptions<'a> {
 
 /// Runs every case the plan marks, returning one observation per case (`None`: not run).
 pub fn run_cases(opts: RunOptions) -> Vec<Option<Observed>> {
-    let n = opts.plan.cases.len();
+    let plan = &opts.plan;
+    let cgroup = match plan.cgroup {
+        super::worker::CgroupPlan::Made(c) => Some(c.dir.as_path()),
+        _ => None,
+    };
+    let sandbox = Sandbox { run: plan.run, timeout: plan.timeout, privileged: opts.privileged, cgroup };
+    collect(sandbox, opts.progress, move |wr| work(plan, wr))
+}
+
+/// What [`collect`] needs of a plan.
+struct Sandbox<'a> {
+    run: &'a [bool],
+    timeout: Duration,
+    privileged: bool,
+    /// The run's cgroup, removed here if a signal ends the run.
+    cgroup: Option<&'a std::path::Path>,
+}
+
+/// Starts `job` as the worker, writing its [`Line`]s to the fd it is given, and collects
+/// them: one observation per case of `run`.
+fn collect(sb: Sandbox, progress: &mut dyn FnMut(usize), job: impl FnOnce(OwnedFd) -> i32) -> Vec<Option<Observed>> {
+    let n = sb.run.len();
     let mut out: Vec<Option<Observed>> = vec![None; n];
+    let fail_all = |why: String| -> Vec<Option<Observed>> { sb.run.iter().map(|r| r.then(|| Observed::NotRun(why.clone()))).collect() };
     // CLOEXEC: nothing the CLI starts meanwhile keeps the read end; the children close it.
     let (rd, wr) = match rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
         Ok(p) => p,
-        Err(e) => return fail_all(&opts.plan, format!("pipe: {e}")),
+        Err(e) => return fail_all(format!("pipe: {e}")),
     };
-    if !opts.privileged {
+    if !sb.privileged {
         become_subreaper();
     }
-    let before = if opts.privileged { Vec::new() } else { own_children() };
-    let plan = &opts.plan;
+    let before = if sb.privileged { Vec::new() } else { own_children() };
     interrupt::starting();
-    let top = match start(move || work(plan, wr), opts.privileged, Some(rd.as_fd())) {
+    let top = match start(move || job(wr), sb.privileged, Some(rd.as_fd())) {
         Ok(top) => top,
         Err(e) => {
             interrupt::ended();
             interrupt::exit_if("the sandbox was not started");
-            return fail_all(&opts.plan, format!("could not start the worker: {e}"));
+            return fail_all(format!("could not start the worker: {e}"));
         }
     };
     interrupt::running(top);
     // A case takes at most `timeout` to wait for its child, twice for a helper's.
-    let quiet_limit = opts.plan.timeout * 3 + Duration::from_secs(10);
+    let quiet_limit = sb.timeout * 3 + Duration::from_secs(10);
     let mut lines = LineReader { fd: rd, buf: Vec::new() };
     let mut done = 0;
     let mut trouble = None;
@@ -56,7 +77,7 @@ pub fn run_cases(opts: RunOptions) -> Vec<Option<Observed>> {
                     if line.index < n {
                         out[line.index] = Some(line.observed);
                         done += 1;
-                        (opts.progress)(done);
+                        progress(done);
                         continue;
                     }
                     trouble = Some(format!("the worker reported case {} of {n}", line.index));
@@ -83,7 +104,7 @@ pub fn run_cases(opts: RunOptions) -> Vec<Option<Observed>> {
         killed = true;
     }
     let status = wait_bounded(top, killed);
-    if !opts.privileged {
+    if !sb.privileged {
         if let Err(left) = kill_and_reap(&before, REAP_LIMIT) {
             trouble.get_or_insert(left);
         }
@@ -101,27 +122,28 @@ pub fn run_cases(opts: RunOptions) -> Vec<Option<Observed>> {
     };
     if let Some(sig) = interrupt::pending() {
         // The cgroup's owner (pipeline.rs) does not get to drop it: remove it here.
-        if let super::worker::CgroupPlan::Made(c) = opts.plan.cgroup {
-            remove_cgroup(&c.dir);
+        if let Some(dir) = sb.cgroup {
+            remove_cgroup(dir);
         }
-        interrupt::exit_if(&format!("the sandbox was killed after {done} of {} cases", opts.plan.run.iter().filter(|r| **r).count()));
+        interrupt::exit_if(&format!("the sandbox was killed after {done} of {} cases", sb.run.iter().filter(|r| **r).count()));
         unreachable!("signal {sig} pending");
     }
-    let all_in = out.iter().zip(opts.plan.run).all(|(o, run)| o.is_some() || !run);
-    match (trouble, worker_end) {
-        (None, None) => {}
+    let all_in = out.iter().zip(sb.run).all(|(o, run)| o.is_some() || !run);
+    match trouble.or(worker_end) {
+        None if all_in => {}
         // Every line came, but the run did not end well (garbage between the lines, a worker
         // that died after its last line): nothing it sent can be trusted to mean good.
-        (Some(why), _) | (None, Some(why)) if all_in => {
+        Some(why) if all_in => {
             let why = format!("every case reported, but {why}");
-            for (o, run) in out.iter_mut().zip(opts.plan.run) {
+            for (o, run) in out.iter_mut().zip(sb.run) {
                 if *run {
                     *o = Some(Observed::NotRun(why.clone()));
                 }
             }
         }
-        (Some(why), _) | (None, Some(why)) => {
-            for (o, run) in out.iter_mut().zip(opts.plan.run) {
+        why => {
+            let why = why.unwrap_or_else(|| "the worker ended early (exit code 0)".into());
+            for (o, run) in out.iter_mut().zip(sb.run) {
                 if o.is_none() && *run {
                     *o = Some(Observed::NotRun(why.clone()));
                 }
@@ -177,10 +199,6 @@ fn remove_cgroup(dir: &std::path::Path) {
     while std::fs::remove_dir(dir).is_err_and(|e| e.raw_os_error() == Some(libc::EBUSY)) && Instant::now() < deadline {
         super::time::sleep(Duration::from_millis(10));
     }
-}
-
-fn fail_all(plan: &Plan, why: String) -> Vec<Option<Observed>> {
-    plan.run.iter().map(|r| r.then(|| Observed::NotRun(why.clone()))).collect()
 }
 
 /// Starts `job` as the worker (behind two PID-namespace inits when privileged); returns
@@ -403,5 +421,87 @@ pub fn read_bounded(fd: BorrowedFd, limit: Duration) -> Option<String> {
             Err(rustix::io::Errno::INTR) => {}
             Err(_) => return None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Each test reaps the children it finds: one at a time.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn sandbox(run: &[bool]) -> Sandbox<'_> {
+        Sandbox { run, timeout: Duration::from_secs(1), privileged: false, cgroup: None }
+    }
+
+    /// A worker that sends `lines`, then ends with `code`.
+    fn fake(lines: &[String], code: i32) -> impl FnOnce(OwnedFd) -> i32 + '_ {
+        move |fd| {
+            let mut f = std::fs::File::from(fd);
+            for l in lines {
+                let _ = writeln!(f, "{l}");
+            }
+            code
+        }
+    }
+
+    fn line(index: usize) -> String {
+        serde_json::to_string(&Line { index, observed: Observed::ErrRaw(22) }).unwrap()
+    }
+
+    #[test]
+    fn every_line_and_exit_0_is_what_it_sent() {
+        let _g = serial();
+        let out = collect(sandbox(&[true, true]), &mut |_| {}, fake(&[line(0), line(1)], 0));
+        assert_eq!(out, vec![Some(Observed::ErrRaw(22)); 2]);
+    }
+
+    #[test]
+    fn every_line_but_a_worker_exit_code_other_than_0_is_not_run() {
+        let _g = serial();
+        let out = collect(sandbox(&[true, true]), &mut |_| {}, fake(&[line(0), line(1)], 3));
+        let want = Observed::NotRun("every case reported, but the worker ended with exit code 3".into());
+        assert_eq!(out, vec![Some(want); 2]);
+    }
+
+    #[test]
+    fn every_line_and_garbage_between_them_is_not_run() {
+        let _g = serial();
+        let out = collect(sandbox(&[true, true]), &mut |_| {}, fake(&[line(0), "oops".into(), line(1)], 0));
+        let want = Observed::NotRun("every case reported, but garbage from the worker: oops".into());
+        assert_eq!(out, vec![Some(want); 2]);
+    }
+
+    #[test]
+    fn a_worker_that_dies_early_leaves_the_rest_not_run() {
+        let _g = serial();
+        let out = collect(sandbox(&[true, true, false]), &mut |_| {}, fake(&[line(0)], 0));
+        let why = Observed::NotRun("the worker ended early (exit code 0)".into());
+        assert_eq!(out, vec![Some(Observed::ErrRaw(22)), Some(why), None]);
+    }
+
+    #[test]
+    fn what_the_worker_leaves_running_is_killed_and_reaped() {
+        let _g = serial();
+        // An unprivileged run: a grandchild that outlives the worker lands on us (the
+        // subreaper) and would sleep for a minute.
+        let out = collect(sandbox(&[true]), &mut |_| {}, |fd| {
+            if unsafe { libc::fork() } == 0 {
+                drop(fd);
+                super::super::time::sleep(Duration::from_secs(60));
+                unsafe { libc::_exit(0) };
+            }
+            let mut f = std::fs::File::from(fd);
+            let _ = writeln!(f, "{}", line(0));
+            0
+        });
+        assert_eq!(out, vec![Some(Observed::ErrRaw(22))]);
+        assert_eq!(own_children(), Vec::<i32>::new());
     }
 }
