@@ -64,7 +64,8 @@ pub fn pending() -> Option<i32> {
     Some(PENDING.load(Ordering::SeqCst)).filter(|&s| s != 0)
 }
 
-/// A sandbox is being started: a signal now is only recorded (the starter kills it).
+/// A sandbox is being started, or has been reaped and is being cleaned up after: a signal
+/// now is only recorded (the run acts on it).
 pub fn starting() {
     SANDBOX.store(-1, Ordering::SeqCst);
 }

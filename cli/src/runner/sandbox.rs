@@ -104,6 +104,8 @@ fn collect(sb: Sandbox, progress: &mut dyn FnMut(usize), job: impl FnOnce(OwnedF
         killed = true;
     }
     let status = wait_bounded(top, killed);
+    // Reaped, its pid may be reused: a signal from now on is only recorded.
+    interrupt::starting();
     if !sb.privileged {
         if let Err(left) = kill_and_reap(&before, REAP_LIMIT) {
             trouble.get_or_insert(left);
