@@ -431,11 +431,28 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    /// Each test reaps the children it finds: one at a time.
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-    fn serial() -> std::sync::MutexGuard<'static, ()> {
-        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    /// Runs `f` in a forked, single-threaded child of the test process: an unprivileged
+    /// collection kills and reaps every new child of its process, which here would include
+    /// other tests' (a compiler run by another thread, say).
+    fn isolated(f: impl FnOnce() -> Result<(), String>) {
+        match unsafe { libc::fork() } {
+            0 => {
+                let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                    Ok(Ok(())) => 0,
+                    Ok(Err(why)) => {
+                        let _ = writeln!(std::io::stderr(), "{why}");
+                        1
+                    }
+                    Err(_) => 2,
+                };
+                unsafe { libc::_exit(code) }
+            }
+            pid => {
+                let mut st = 0;
+                assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
+                assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "the test's child: status {st:#x}");
+            }
+        }
     }
 
     fn sandbox(run: &[bool]) -> Sandbox<'_> {
@@ -454,56 +471,71 @@ mod tests {
     }
 
     fn line(index: usize) -> String {
-        serde_json::to_string(&Line { index, observed: Observed::ErrRaw(22) }).unwrap()
+        line_of(index, Observed::ErrRaw(22))
+    }
+
+    fn line_of(index: usize, observed: Observed) -> String {
+        serde_json::to_string(&Line { index, observed }).unwrap()
+    }
+
+    fn check(lines: Vec<String>, code: i32, run: Vec<bool>, want: Vec<Option<Observed>>) {
+        isolated(move || {
+            let out = collect(sandbox(&run), &mut |_| {}, fake(&lines, code));
+            if out == want {
+                Ok(())
+            } else {
+                Err(format!("got {out:?}, want {want:?}"))
+            }
+        });
     }
 
     #[test]
     fn every_line_and_exit_0_is_what_it_sent() {
-        let _g = serial();
-        let out = collect(sandbox(&[true, true]), &mut |_| {}, fake(&[line(0), line(1)], 0));
-        assert_eq!(out, vec![Some(Observed::ErrRaw(22)); 2]);
+        check(vec![line(0), line(1)], 0, vec![true, true], vec![Some(Observed::ErrRaw(22)); 2]);
     }
 
     #[test]
     fn every_line_but_a_worker_exit_code_other_than_0_is_not_run() {
-        let _g = serial();
-        let out = collect(sandbox(&[true, true]), &mut |_| {}, fake(&[line(0), line(1)], 3));
         let want = Observed::NotRun("every case reported, but the worker ended with exit code 3".into());
-        assert_eq!(out, vec![Some(want); 2]);
+        check(vec![line(0), line(1)], 3, vec![true, true], vec![Some(want); 2]);
     }
 
     #[test]
     fn every_line_and_garbage_between_them_is_not_run() {
-        let _g = serial();
-        let out = collect(sandbox(&[true, true]), &mut |_| {}, fake(&[line(0), "oops".into(), line(1)], 0));
         let want = Observed::NotRun("every case reported, but garbage from the worker: oops".into());
-        assert_eq!(out, vec![Some(want); 2]);
+        check(vec![line(0), "oops".into(), line(1)], 0, vec![true, true], vec![Some(want); 2]);
     }
 
     #[test]
     fn a_worker_that_dies_early_leaves_the_rest_not_run() {
-        let _g = serial();
-        let out = collect(sandbox(&[true, true, false]), &mut |_| {}, fake(&[line(0)], 0));
         let why = Observed::NotRun("the worker ended early (exit code 0)".into());
-        assert_eq!(out, vec![Some(Observed::ErrRaw(22)), Some(why), None]);
+        check(vec![line(0)], 0, vec![true, true, false], vec![Some(Observed::ErrRaw(22)), Some(why), None]);
     }
 
     #[test]
     fn what_the_worker_leaves_running_is_killed_and_reaped() {
-        let _g = serial();
         // An unprivileged run: a grandchild that outlives the worker lands on us (the
-        // subreaper) and would sleep for a minute.
-        let out = collect(sandbox(&[true]), &mut |_| {}, |fd| {
-            if unsafe { libc::fork() } == 0 {
-                drop(fd);
-                super::super::time::sleep(Duration::from_secs(60));
-                unsafe { libc::_exit(0) };
+        // subreaper) and would sleep for a minute. The worker reports its pid.
+        isolated(|| {
+            let out = collect(sandbox(&[true]), &mut |_| {}, |fd| {
+                let pid = unsafe { libc::fork() };
+                if pid == 0 {
+                    drop(fd);
+                    super::super::time::sleep(Duration::from_secs(60));
+                    unsafe { libc::_exit(0) };
+                }
+                let mut f = std::fs::File::from(fd);
+                let _ = writeln!(f, "{}", line_of(0, Observed::ErrRaw(pid)));
+                0
+            });
+            let Some(Some(Observed::ErrRaw(pid))) = out.first().cloned() else { return Err(format!("{out:?}")) };
+            let left = own_children();
+            let gone = unsafe { libc::kill(pid, 0) } != 0;
+            if left.is_empty() && gone {
+                Ok(())
+            } else {
+                Err(format!("left: {left:?}, grandchild {pid} gone: {gone}"))
             }
-            let mut f = std::fs::File::from(fd);
-            let _ = writeln!(f, "{}", line(0));
-            0
         });
-        assert_eq!(out, vec![Some(Observed::ErrRaw(22))]);
-        assert_eq!(own_children(), Vec::<i32>::new());
     }
 }
