@@ -76,6 +76,8 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { USAGE } else { GOOD });
         }
     };
+    // SIGINT/SIGTERM/SIGHUP kill the sandbox, remove the run's cgroup, exit 128 + the signal.
+    runner::interrupt::install();
     // A crash of the tool must never read as "bad kernel" to git bisect.
     match std::panic::catch_unwind(move || match cli.command {
         Command::Run(args) => run::run(args),

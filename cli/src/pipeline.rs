@@ -40,10 +40,8 @@ pub fn plan<'a>(cases: &'a [Case], run: &'a [bool], probe: &'a Probe, timeout: D
         env: &probe.env,
         arch: &probe.arch,
         cgroup: CgroupPlan::NotNeeded,
-        cgroup2_mount: None,
         cgroup_v1_dir: probe.cgroup_v1_dir.as_deref(),
         timeout,
-        tag: std::process::id(),
     }
 }
 
@@ -176,7 +174,7 @@ fn wait_bounded(pid: i32, deadline: std::time::Instant) -> Option<i32> {
             }
             return None;
         }
-        std::thread::sleep(Duration::from_millis(1));
+        crate::runner::time::sleep(Duration::from_millis(1));
     }
 }
 

@@ -82,7 +82,7 @@ fn lean_x86_64_is_good_by_the_model_alone() {
 #[test]
 fn lean_i386_without_compat_32bit_time_is_good() {
     let Some(ktap) = good("lean", "i386") else { return };
-    assert!(ran_and_matched(&ktap, "set_tid.two_levels") && ran_and_matched(&ktap, "tls.settls"), "{ktap}");
+    assert!(ran_and_matched(&ktap, "set_tid.two_levels") && ran_and_matched(&ktap, "tls.arch_tls"), "{ktap}");
 }
 
 #[test]

@@ -565,7 +565,7 @@ fn wait_released(pid: i32, thread: bool, deadline: Instant) -> bool {
         if Instant::now() >= deadline {
             return false;
         }
-        std::thread::sleep(Duration::from_micros(50));
+        super::time::sleep(Duration::from_micros(50));
     }
     true
 }
@@ -647,10 +647,8 @@ mod tests {
             env: &probe.env,
             arch: &probe.arch,
             cgroup: crate::runner::CgroupPlan::NotNeeded,
-            cgroup2_mount: None,
             cgroup_v1_dir: Some("/nonexistent/cgroup-v1"),
             timeout: Duration::from_secs(1),
-            tag: 0,
         };
         let mut res = resources(&plan).expect("resources");
         // Never a closed fd in its place (the kernel's EBADF would pass for the v1 answer).

@@ -151,6 +151,7 @@ impl RunCgroup {
             // Never fails on a directory nobody else has seen yet; should it, a sweep
             // could remove the directory while it is empty, and the cases would say so.
             let _ = flock(&lock, FlockOperation::NonBlockingLockExclusive);
+            super::interrupt::cgroup(Some(&dir));
             return Ok(RunCgroup { proc_line: proc_line(&parent.path, &name), dir, _lock: lock });
         }
         Err(format!("cannot make the run's cgroup in {}: every name tried exists", parent.dir.display()))
@@ -159,6 +160,7 @@ impl RunCgroup {
 
 impl Drop for RunCgroup {
     fn drop(&mut self) {
+        super::interrupt::cgroup(None);
         // Members that were just killed may take a moment to leave (EBUSY).
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
@@ -166,7 +168,7 @@ impl Drop for RunCgroup {
                 Ok(()) => return,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10));
+                    super::time::sleep(Duration::from_millis(10));
                 }
                 Err(e) => {
                     use std::io::Write;

@@ -9,6 +9,8 @@ mod sandbox;
 mod signals;
 mod worker;
 pub mod bench;
+pub mod interrupt;
+pub mod time;
 
 pub use sandbox::{run_cases, RunOptions};
 pub use worker::{CgroupPlan, Plan};

@@ -51,11 +51,27 @@ pub fn sigchld_ignored() -> bool {
 
 /// Throws away every pending signal.
 fn drain() {
-    let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let zero = KernelTimespec { tv_sec: 0, tv_nsec: 0 };
     unsafe {
-        while libc::syscall(libc::SYS_rt_sigtimedwait, &ALL as *const u64, 0usize, &zero as *const libc::timespec, SIGSET_SIZE) > 0 {}
+        while libc::syscall(SYS_RT_SIGTIMEDWAIT, &ALL as *const u64, 0usize, &zero as *const KernelTimespec, SIGSET_SIZE) > 0 {}
     }
 }
+
+/// The kernel's `__kernel_timespec`: 64-bit fields on every arch. (libc's `timespec` has a
+/// 32-bit `tv_sec` on i686, which only the 32-bit-time syscalls take.)
+#[repr(C)]
+struct KernelTimespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+/// rt_sigtimedwait with a `__kernel_timespec`. On 32-bit arches that is
+/// rt_sigtimedwait_time64 (5.1): a kernel built without CONFIG_COMPAT_32BIT_TIME (and an
+/// x86_64 kernel's compat path without it) answers the old one with ENOSYS.
+#[cfg(target_pointer_width = "64")]
+const SYS_RT_SIGTIMEDWAIT: libc::c_long = libc::SYS_rt_sigtimedwait;
+#[cfg(all(target_pointer_width = "32", target_arch = "x86"))]
+const SYS_RT_SIGTIMEDWAIT: libc::c_long = 421;
 
 /// Was `sig` pending (and is no longer)? 0 and out-of-range values never are.
 pub fn take_pending(sig: u64) -> bool {

@@ -29,13 +29,8 @@ pub struct Plan<'a> {
     pub arch: &'a ArchProfile,
     /// The run's own cgroup2 directory, made by the CLI before the worker starts.
     pub cgroup: CgroupPlan<'a>,
-    /// Read only by the sandbox's removal of a leftover `<mount>/clone3-abi.<tag>`, which
-    /// [`RunCgroup`]'s own removal replaces: always `None` now.
-    pub cgroup2_mount: Option<&'a str>,
     pub cgroup_v1_dir: Option<&'a str>,
     pub timeout: Duration,
-    /// The CLI's pid as the host sees it (see `cgroup2_mount`).
-    pub tag: u32,
 }
 
 /// The target of the CLONE_INTO_CGROUP cases.
