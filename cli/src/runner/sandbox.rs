@@ -134,13 +134,13 @@ fn collect(sb: Sandbox, progress: &mut dyn FnMut(usize), job: impl FnOnce(OwnedF
     match trouble.or(worker_end) {
         None if all_in => {}
         // Every line came, but the run did not end well (garbage between the lines, a worker
-        // that died after its last line): nothing it sent can be trusted to mean good.
+        // that died after its last line): the run cannot vouch for itself, so it must not be
+        // good (125), yet a difference the kernel showed must still count (1). The cause is
+        // carried by the last case, the one the worker ended after.
         Some(why) if all_in => {
             let why = format!("every case reported, but {why}");
-            for (o, run) in out.iter_mut().zip(sb.run) {
-                if *run {
-                    *o = Some(Observed::NotRun(why.clone()));
-                }
+            if let Some(last) = sb.run.iter().rposition(|r| *r) {
+                out[last] = Some(Observed::NotRun(why));
             }
         }
         why => {
@@ -495,15 +495,15 @@ mod tests {
     }
 
     #[test]
-    fn every_line_but_a_worker_exit_code_other_than_0_is_not_run() {
+    fn every_line_but_a_worker_exit_code_other_than_0_cannot_test_yet_keeps_the_others() {
         let want = Observed::NotRun("every case reported, but the worker ended with exit code 3".into());
-        check(vec![line(0), line(1)], 3, vec![true, true], vec![Some(want); 2]);
+        check(vec![line(0), line(1)], 3, vec![true, true], vec![Some(Observed::ErrRaw(22)), Some(want)]);
     }
 
     #[test]
-    fn every_line_and_garbage_between_them_is_not_run() {
+    fn every_line_and_garbage_between_them_cannot_test_yet_keeps_the_others() {
         let want = Observed::NotRun("every case reported, but garbage from the worker: oops".into());
-        check(vec![line(0), "oops".into(), line(1)], 0, vec![true, true], vec![Some(want); 2]);
+        check(vec![line(0), "oops".into(), line(1)], 0, vec![true, true], vec![Some(Observed::ErrRaw(22)), Some(want)]);
     }
 
     #[test]
