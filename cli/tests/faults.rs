@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::cannot_run_here;
+use common::{cannot_run_here, jump, output_under_filter, stmt};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
 use std::sync::Mutex;
@@ -33,14 +33,6 @@ fn run_filtered_as(rules: &[(libc::c_long, u32)], prefix: &[&str], args: &[&str]
     run_with_filter(prog, prefix, args)
 }
 
-fn stmt(code: u32, k: u32) -> libc::sock_filter {
-    libc::sock_filter { code: code as u16, jt: 0, jf: 0, k }
-}
-
-fn jump(op: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
-    libc::sock_filter { code: (libc::BPF_JMP | op | libc::BPF_K) as u16, jt, jf, k }
-}
-
 fn run_with_filter(prog: Vec<libc::sock_filter>, prefix: &[&str], args: &[&str]) -> Option<Output> {
     let bin = env!("CARGO_BIN_EXE_clone3-abi");
     let mut cmd = match prefix.split_first() {
@@ -52,25 +44,7 @@ fn run_with_filter(prog: Vec<libc::sock_filter>, prefix: &[&str], args: &[&str])
         None => Command::new(bin),
     };
     cmd.arg("run").args(args).current_dir(std::env::temp_dir());
-    // SAFETY: between fork and exec only prctl and seccomp are called, on memory made before.
-    unsafe {
-        cmd.pre_exec(move || {
-            let fprog = libc::sock_fprog { len: prog.len() as u16, filter: prog.as_ptr() as *mut _ };
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-                || libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &fprog as *const libc::sock_fprog) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    match cmd.output() {
-        Ok(out) => Some(out),
-        Err(e) => {
-            cannot_run_here(&format!("no seccomp filter could be installed: {e}"));
-            None
-        }
-    }
+    output_under_filter(cmd, prog)
 }
 
 fn stderr(out: &Output) -> String {

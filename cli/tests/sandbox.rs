@@ -3,8 +3,7 @@
 
 mod common;
 
-use common::{cannot_run_here, cgroup_leftovers, is_root};
-use std::os::unix::process::CommandExt;
+use common::{cannot_run_here, cgroup_leftovers, is_root, jump, output_under_filter, stmt};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -14,14 +13,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn stmt(code: u32, k: u32) -> libc::sock_filter {
-    libc::sock_filter { code: code as u16, jt: 0, jf: 0, k }
-}
-
-fn jump(op: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
-    libc::sock_filter { code: (libc::BPF_JMP | op | libc::BPF_K) as u16, jt, jf, k }
 }
 
 /// The i386 syscalls a kernel built without CONFIG_COMPAT_32BIT_TIME does not have (its
@@ -36,8 +27,8 @@ const I386_TIME32: &[(u32, &str)] = &[
     (177, "rt_sigtimedwait"),
     (240, "futex"),
     (247, "io_getevents"),
-    (259, "timer_settime"),
-    (260, "timer_gettime"),
+    (260, "timer_settime"),
+    (261, "timer_gettime"),
     (264, "clock_settime"),
     (265, "clock_gettime"),
     (266, "clock_getres"),
@@ -75,25 +66,7 @@ fn run_without_time32(bin: &str, args: &[&str]) -> Option<Output> {
     prog.push(stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW));
     let mut cmd = Command::new(bin);
     cmd.args(args).current_dir(std::env::temp_dir());
-    // SAFETY: between fork and exec only prctl and seccomp are called, on memory made before.
-    unsafe {
-        cmd.pre_exec(move || {
-            let fprog = libc::sock_fprog { len: prog.len() as u16, filter: prog.as_ptr() as *mut _ };
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-                || libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &fprog as *const libc::sock_fprog) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    match cmd.output() {
-        Ok(out) => Some(out),
-        Err(e) => {
-            cannot_run_here(&format!("no seccomp filter could be installed: {e}"));
-            None
-        }
-    }
+    output_under_filter(cmd, prog)
 }
 
 /// The i686 agent `cargo xtask agents` builds.

@@ -24,6 +24,7 @@ impl Accel {
     }
 }
 
+#[derive(Default)]
 pub struct Boot {
     pub console: String,
     pub wall: Duration,
@@ -88,16 +89,7 @@ pub fn boot(recipe: &Recipe, kernel: &Path, initrd: &Path, accel: Accel, limits:
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let start = Instant::now();
-    let mut boot = Boot {
-        console: String::new(),
-        wall: Duration::ZERO,
-        to_agent: None,
-        to_first_case: None,
-        timed_out: false,
-        boot_timed_out: None,
-        unavailable: None,
-        qemu_failed: None,
-    };
+    let mut boot = Boot::default();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {

@@ -580,16 +580,7 @@ mod tests {
     }
 
     fn boot(lines: &[String]) -> launch::Boot {
-        launch::Boot {
-            console: lines.join("\n") + "\n",
-            wall: Duration::from_secs(3),
-            to_agent: None,
-            to_first_case: None,
-            timed_out: false,
-            boot_timed_out: None,
-            unavailable: None,
-            qemu_failed: None,
-        }
+        launch::Boot { console: lines.join("\n") + "\n", wall: Duration::from_secs(3), ..Default::default() }
     }
 
     fn rec(r: Record) -> String {

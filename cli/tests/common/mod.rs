@@ -63,3 +63,38 @@ pub fn tmpdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// Classic BPF for the seccomp filters the fault tests install: a statement.
+pub fn stmt(code: u32, k: u32) -> libc::sock_filter {
+    libc::sock_filter { code: code as u16, jt: 0, jf: 0, k }
+}
+
+/// A conditional jump on the accumulator against `k`.
+pub fn jump(op: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
+    libc::sock_filter { code: (libc::BPF_JMP | op | libc::BPF_K) as u16, jt, jf, k }
+}
+
+/// Runs `cmd` with the seccomp filter `prog` installed between fork and exec (the test
+/// process itself stays unfiltered); `None` (said by `cannot_run_here`) if it could not be.
+pub fn output_under_filter(mut cmd: std::process::Command, prog: Vec<libc::sock_filter>) -> Option<std::process::Output> {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec only prctl and seccomp are called, on memory made before.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fprog = libc::sock_fprog { len: prog.len() as u16, filter: prog.as_ptr() as *mut _ };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &fprog as *const libc::sock_fprog) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    match cmd.output() {
+        Ok(out) => Some(out),
+        Err(e) => {
+            cannot_run_here(&format!("no seccomp filter could be installed: {e}"));
+            None
+        }
+    }
+}
