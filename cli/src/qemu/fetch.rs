@@ -1,4 +1,4 @@
-//! Kernels for the recipes: downloaded once from the Debian mirror's pool at the pinned
+//! Kernels for the recipes: downloaded once from the Debian mirror's pool (`mirror.rs`) at the pinned
 //! path, checked against the pinned sha256, unpacked, and kept in the cache
 //! (`~/.cache/clone3-abi/`). Every file lands through a temporary name and a rename, so an
 //! interrupted download leaves nothing that looks complete.
@@ -8,7 +8,6 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const MIRROR: &str = "http://deb.debian.org/debian";
 
 pub fn cache_dir() -> PathBuf {
     std::env::var_os("CLONE3_ABI_CACHE")
@@ -42,7 +41,7 @@ fn kernel(recipe: &Recipe) -> Result<PathBuf, String> {
     }
     let deb = cache_dir().join("debs").join(format!("{stem}.deb"));
     if !(deb.is_file() && sha256_of(&deb)? == k.sha256) {
-        download(&format!("{MIRROR}/{}", k.filename), &deb, &k.sha256)?;
+        download(&format!("{}/{}", super::mirror::root(k.archive), k.filename), &deb, &k.sha256)?;
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let tmp = dir.join(format!(".unpack{}", std::process::id()));

@@ -5,6 +5,7 @@
 mod fetch;
 mod initramfs;
 mod launch;
+mod mirror;
 mod pvh;
 mod recipe;
 
@@ -25,9 +26,14 @@ use std::time::Duration;
 
 #[derive(Args)]
 pub struct QemuArgs {
-    /// Guests to boot: x86_64, i386, i386-native, aarch64, riscv64, or all (comma-separated).
+    /// Guests to boot, comma-separated: x86_64, i386, i386-native, aarch64, riscv64,
+    /// x86_64-sid, any guest of the version matrix (aarch64-bullseye, …), or all (the stock six).
     #[arg(long, value_delimiter = ',', default_value = "all")]
     arch: Vec<String>,
+    /// Boot a whole matrix: stock (the same as --arch all) or versions (every Debian kernel
+    /// series the mirror serves, 5.10 to 7.3, for each arch: qemu-images/README.md).
+    #[arg(long, value_parser = ["stock", "versions"], conflicts_with = "arch")]
+    matrix: Option<String>,
     /// Boot this kernel (bzImage, Image, or ELF vmlinux) instead of the recipe's (one --arch).
     #[arg(long, value_name = "FILE")]
     kernel: Option<PathBuf>,
@@ -139,7 +145,12 @@ impl Untested {
 }
 
 pub fn qemu(args: QemuArgs) -> u8 {
-    let recipes = match recipe::load(&args.arch, args.recipes.as_deref()) {
+    let wanted = match args.matrix.as_deref() {
+        Some("versions") => recipe::matrix(recipe::Matrix::Versions),
+        Some(_) => recipe::matrix(recipe::Matrix::Stock),
+        None => args.arch.clone(),
+    };
+    let recipes = match recipe::load(&wanted, args.recipes.as_deref()) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("clone3-abi: {e}");

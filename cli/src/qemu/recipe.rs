@@ -29,8 +29,12 @@ pub struct Kernel {
     pub deb_arch: String,
     /// Of the .deb.
     pub sha256: String,
-    /// Path below the mirror root (`pool/main/…`).
+    /// Path below the archive's root (`pool/main/…`).
     pub filename: String,
+    /// Which archive of the mirror holds it: `debian` (the default) or `debian-security`
+    /// (stable series' newest kernels; see `mirror.rs`).
+    #[serde(default)]
+    pub archive: super::mirror::Archive,
     /// The kernel file inside the package (`./boot/vmlinuz-…`).
     pub kernel_path: String,
     /// Of that file once unpacked: checked at every use, so a damaged cache is re-unpacked.
@@ -60,26 +64,59 @@ pub struct Qemu {
     pub extra: Vec<String>,
 }
 
-/// The recipes shipped in `qemu-images/`, in matrix order.
-const BUILTIN: &[(&str, &str)] = &[
-    ("x86_64", include_str!("../../../qemu-images/x86_64.toml")),
-    ("i386", include_str!("../../../qemu-images/i386.toml")),
-    ("i386-native", include_str!("../../../qemu-images/i386-native.toml")),
-    ("aarch64", include_str!("../../../qemu-images/aarch64.toml")),
-    ("riscv64", include_str!("../../../qemu-images/riscv64.toml")),
-    ("x86_64-sid", include_str!("../../../qemu-images/x86_64-sid.toml")),
+/// Which matrix a recipe belongs to: `--arch all` boots the stock guests (one per arch and
+/// path, plus the newest series); `--matrix versions` boots every series Debian's mirror
+/// still serves for each arch, the stock guests among them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Matrix {
+    Stock,
+    Versions,
+}
+
+macro_rules! recipes {
+    ($($matrix:ident $name:literal),* $(,)?) => {
+        &[$((Matrix::$matrix, $name, include_str!(concat!("../../../qemu-images/", $name, ".toml")))),*]
+    };
+}
+
+/// The recipes shipped in `qemu-images/`, in matrix order (oldest series first within the
+/// version matrix).
+const BUILTIN: &[(Matrix, &str, &str)] = recipes![
+    Stock "x86_64",
+    Stock "i386",
+    Stock "i386-native",
+    Stock "aarch64",
+    Stock "riscv64",
+    Stock "x86_64-sid",
+    Versions "x86_64-bullseye",
+    Versions "i386-bullseye",
+    Versions "i386-native-bullseye",
+    Versions "aarch64-bullseye",
+    Versions "x86_64-bookworm",
+    Versions "i386-bookworm",
+    Versions "aarch64-bookworm",
+    Versions "aarch64-sid",
+    Versions "riscv64-sid",
+    Versions "x86_64-backports",
+    Versions "aarch64-backports",
 ];
 
 pub fn names() -> Vec<&'static str> {
-    BUILTIN.iter().map(|(n, _)| *n).collect()
+    BUILTIN.iter().map(|(_, n, _)| *n).collect()
 }
 
-/// Loads the named recipes (`all` for every one) from `dir`, or the built-in set.
+/// The guests of a matrix: the stock ones, or every recipe.
+pub fn matrix(m: Matrix) -> Vec<String> {
+    BUILTIN.iter().filter(|(of, _, _)| m == Matrix::Versions || *of == m).map(|(_, n, _)| n.to_string()).collect()
+}
+
+/// Loads the named recipes (`all` for the stock matrix) from `dir`, or the built-in set.
 pub fn load(wanted: &[String], dir: Option<&Path>) -> Result<Vec<Recipe>, String> {
+    let stock = matrix(Matrix::Stock);
     let all = wanted.iter().any(|w| w == "all");
     let mut out = Vec::new();
     for name in names() {
-        if !all && !wanted.iter().any(|w| w == name) {
+        if !(all && stock.iter().any(|s| s == name)) && !wanted.iter().any(|w| w == name) {
             continue;
         }
         let text = match dir {
@@ -87,7 +124,7 @@ pub fn load(wanted: &[String], dir: Option<&Path>) -> Result<Vec<Recipe>, String
                 let p = d.join(format!("{name}.toml"));
                 std::fs::read_to_string(&p).map_err(|e| format!("recipe {}: {e}", p.display()))?
             }
-            None => BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| t.to_string()).unwrap_or_default(),
+            None => BUILTIN.iter().find(|(_, n, _)| *n == name).map(|(_, _, t)| t.to_string()).unwrap_or_default(),
         };
         let r: Recipe = toml::from_str(&text).map_err(|e| format!("recipe {name}: {e}"))?;
         if clone3_arches::ArchProfile::by_name(&r.profile).is_none() {
@@ -109,9 +146,11 @@ mod tests {
 
     #[test]
     fn builtin_recipes_parse_and_name_real_profiles() {
-        let all = load(&["all".into()], None).unwrap();
-        assert_eq!(all.len(), 6);
+        assert_eq!(load(&["all".into()], None).unwrap().len(), 6);
+        let all = load(&matrix(Matrix::Versions), None).unwrap();
+        assert_eq!(all.len(), BUILTIN.len());
         for r in &all {
+            assert!(r.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'), "{}: a KCIDB path segment", r.name);
             assert_eq!(r.kernel.sha256.len(), 64, "{}", r.name);
             assert!(r.kernel.filename.starts_with("pool/"), "{}", r.name);
         }
