@@ -193,3 +193,10 @@ fn signal_name(sig: i32) -> String {
     }
     unsafe { std::ffi::CStr::from_ptr(s) }.to_string_lossy().into_owned()
 }
+
+/// Said once per kernel newer than the model's newest series: its predictions are that
+/// series', so a difference may be a change the model does not know yet.
+pub fn beyond_model_note(release: clone3_suites::Release) -> String {
+    let &(major, minor) = clone3_suites::Release::SERIES.last().expect("series");
+    format!("kernel {release} is newer than the newest series the model knows ({major}.{minor}): predicted as {major}.{minor} behaves; a difference may be a change since")
+}

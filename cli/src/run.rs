@@ -115,6 +115,9 @@ pub fn run(args: RunArgs) -> u8 {
 fn summarize(args: &RunArgs, probe: &Probe, arch: &ArchProfile, results: &[CaseResult]) -> u8 {
     let counts = Counts::of(results);
     let series = probe.env.release.series();
+    if probe.env.release.beyond_model() {
+        eprintln!("clone3-abi: {}", pipeline::beyond_model_note(probe.env.release));
+    }
     eprintln!(
         "clone3-abi: kernel {} ({}), {} cases{}",
         probe.uname,

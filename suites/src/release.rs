@@ -18,6 +18,13 @@ impl Release {
         (6, 11), (6, 12), (6, 13), (6, 14), (6, 15), (6, 16), (6, 17), (6, 18), (6, 19), (7, 0), (7, 1), (7, 2),
     ];
 
+    /// Is this a series after the newest the model knows? Such a kernel is predicted as that
+    /// newest one behaves; what it changed since is for a run to find.
+    pub fn beyond_model(self) -> bool {
+        let &(major, minor) = Self::SERIES.last().expect("series");
+        (self.major, self.minor) > (major, minor)
+    }
+
     pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
         Self { major, minor, patch }
     }
@@ -68,6 +75,13 @@ impl fmt::Display for Release {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_series_after_the_table_are_beyond_the_model() {
+        assert!(Release::new(7, 3, 4).beyond_model());
+        assert!(!Release::new(7, 2, 99).beyond_model());
+        assert!(!Release::new(5, 10, 262).beyond_model());
+    }
 
     #[test]
     fn parses_uname_strings() {

@@ -26,12 +26,29 @@ pub fn kernel_then(recipe: &Recipe, then: impl FnOnce(PathBuf) -> Result<PathBuf
     then(kernel(recipe)?)
 }
 
-fn kernel(recipe: &Recipe) -> Result<PathBuf, String> {
+/// Where a recipe's unpacked kernel lives in the cache: (its folder, the file), and the
+/// package's file stem.
+fn image_path(recipe: &Recipe) -> (PathBuf, PathBuf, String) {
     let k = &recipe.kernel;
     let stem = format!("{}_{}_{}", k.package, k.version, k.deb_arch);
     let dir = cache_dir().join("kernels").join(&stem);
-    let name = Path::new(&k.kernel_path).file_name().ok_or("recipe kernel_path has no file name")?;
-    let image = dir.join(name);
+    let image = dir.join(Path::new(&k.kernel_path).file_name().unwrap_or(k.kernel_path.as_ref()));
+    (dir, image, stem)
+}
+
+/// The file a guest boots once fetched (the PVH ELF for PVH recipes), fetched or not.
+pub fn cached_image(recipe: &Recipe) -> PathBuf {
+    let (_, image, _) = image_path(recipe);
+    if recipe.kernel.pvh {
+        super::pvh::elf_name(&image)
+    } else {
+        image
+    }
+}
+
+fn kernel(recipe: &Recipe) -> Result<PathBuf, String> {
+    let k = &recipe.kernel;
+    let (dir, image, stem) = image_path(recipe);
     if image.is_file() {
         if sha256_of(&image)? == k.image_sha256 {
             return Ok(image);

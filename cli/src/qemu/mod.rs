@@ -183,7 +183,14 @@ pub fn qemu(args: QemuArgs) -> u8 {
         None => (Vec::new(), tables::all()),
     };
     let bars = indicatif::MultiProgress::new();
-    let work = Mutex::new(recipes.into_iter().enumerate().collect::<Vec<_>>());
+    // Longest first (by each guest's last measured wall time; never measured counts as
+    // longest), so that the last guest to finish is not one that started last.
+    let mut work: Vec<(usize, Recipe)> = recipes.into_iter().enumerate().collect();
+    work.sort_by(|(_, a), (_, b)| {
+        let wall = |r: &Recipe| BootTimes::for_guest(r, &args).wall().unwrap_or(Duration::MAX);
+        wall(a).cmp(&wall(b))
+    });
+    let work = Mutex::new(work);
     let done = Mutex::new(Vec::new());
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(work.lock().unwrap().len());
     std::thread::scope(|s| {
@@ -244,7 +251,7 @@ fn run_guest(recipe: Recipe, agent: Option<PathBuf>, args: &QemuArgs, cases: &[C
     let limit = args.boot_timeout.map_or_else(|| boot_limit(measured.last()), Duration::from_secs);
     let boot = launch::boot(&recipe, &kernel, &initrd, accel, launch::Limits { watchdog, boot: limit }, &append, &progress);
     if let Some(t) = boot.to_agent {
-        measured.store(t);
+        measured.store(t, boot.wall);
     }
     let outcome = judge_console(&boot, cases).and_then(|t| match t.arch.name == recipe.profile {
         true => Ok(t),
@@ -265,8 +272,9 @@ fn boot_limit(measured: Option<Duration>) -> Duration {
     }
 }
 
-/// The last measured time from QEMU's start to the agent's first line, per guest,
-/// accelerator and kernel file, cached next to the accelerator probe's results.
+/// The last measured time from QEMU's start to the agent's first line, and the whole
+/// boot's wall time, per guest, accelerator and kernel file, cached next to the
+/// accelerator probe's results.
 struct BootTimes(PathBuf);
 
 impl BootTimes {
@@ -276,13 +284,30 @@ impl BootTimes {
         BootTimes(fetch::cache_dir().join("boot").join(format!("{}-{}-{k}", recipe.name, accel.name())))
     }
 
-    fn last(&self) -> Option<Duration> {
-        let secs: f64 = std::fs::read_to_string(&self.0).ok()?.trim().parse().ok()?;
+    /// Before the kernel is fetched: the guest's own recipe kernel (or --kernel) under the
+    /// accelerator it last used; for ordering only.
+    fn for_guest(recipe: &Recipe, args: &QemuArgs) -> Self {
+        let kernel = args.kernel.clone().unwrap_or_else(|| fetch::cached_image(recipe));
+        let accel = if args.accel == "kvm" { Accel::Kvm } else { Accel::Tcg };
+        Self::new(recipe, accel, &kernel)
+    }
+
+    fn read(&self, field: usize) -> Option<Duration> {
+        let text = std::fs::read_to_string(&self.0).ok()?;
+        let secs: f64 = text.split_whitespace().nth(field)?.parse().ok()?;
         (secs.is_finite() && secs > 0.0).then(|| Duration::from_secs_f64(secs))
     }
 
-    fn store(&self, t: Duration) {
-        let _ = report::write_atomically(&self.0, format!("{:.3}\n", t.as_secs_f64()).as_bytes());
+    fn last(&self) -> Option<Duration> {
+        self.read(0)
+    }
+
+    fn wall(&self) -> Option<Duration> {
+        self.read(1)
+    }
+
+    fn store(&self, to_agent: Duration, wall: Duration) {
+        let _ = report::write_atomically(&self.0, format!("{:.3} {:.3}\n", to_agent.as_secs_f64(), wall.as_secs_f64()).as_bytes());
     }
 }
 
@@ -427,6 +452,9 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
                 code = crate::worse(code, u.code(args.on_crash));
             }
             Ok((results, t)) => {
+                if t.env.release.beyond_model() {
+                    eprintln!("clone3-abi: {}: {}", g.recipe.name, crate::pipeline::beyond_model_note(t.env.release));
+                }
                 if let Some(note) = &t.taint_note {
                     eprintln!("clone3-abi: {}: kernel taint not compared: {note}", g.recipe.name);
                 }
@@ -498,7 +526,8 @@ fn summary_table(cases: &[Case], guests: &[Guest], evaluated: &[Result<(Vec<Case
         f.dedup();
         f
     };
-    let mut head = format!("{:<12} {:<5} {:>6} {:>6} ", "guest", "accel", "wall", "first");
+    let w = guests.iter().map(|g| g.recipe.name.len()).max().unwrap_or(5).max(5);
+    let mut head = format!("{:<w$} {:<5} {:>6} {:>6} ", "guest", "accel", "wall", "first");
     for f in &families {
         head.push_str(&format!("{:>12}", f));
     }
@@ -506,7 +535,7 @@ fn summary_table(cases: &[Case], guests: &[Guest], evaluated: &[Result<(Vec<Case
     for (g, e) in guests.iter().zip(evaluated) {
         let secs = |d: Option<Duration>| d.map_or("-".into(), |d| format!("{:.1}s", d.as_secs_f64()));
         let mut row = format!(
-            "{:<12} {:<5} {:>6} {:>6} ",
+            "{:<w$} {:<5} {:>6} {:>6} ",
             g.recipe.name,
             g.accel.name(),
             secs(g.boot.as_ref().map(|b| b.wall)),

@@ -7,10 +7,15 @@ use std::path::{Path, PathBuf};
 
 /// The ELF next to `bzimage` (`<bzimage>.elf`), made once per bzImage (again when the
 /// bzImage is newer, e.g. re-unpacked after a failed check).
-pub fn elf_for(bzimage: &Path) -> Result<PathBuf, String> {
-    let mut name = bzimage.file_name().ok_or("no file name")?.to_os_string();
+/// `<bzImage>.elf`, next to it.
+pub fn elf_name(bzimage: &Path) -> PathBuf {
+    let mut name = bzimage.file_name().unwrap_or_default().to_os_string();
     name.push(".elf");
-    let elf = bzimage.with_file_name(name);
+    bzimage.with_file_name(name)
+}
+
+pub fn elf_for(bzimage: &Path) -> Result<PathBuf, String> {
+    let elf = elf_name(bzimage);
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     if elf.is_file() && modified(&elf) >= modified(bzimage) {
         return Ok(elf);
