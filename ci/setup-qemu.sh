@@ -15,9 +15,16 @@ command -v dpkg-deb >/dev/null || need+=(dpkg)
 [ ${#need[@]} -eq 0 ] && exit 0
 src=/etc/apt/sources.list.d/clone3-abi-backports.sources
 if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  cat > "$src" <<'SRC'
+  # The host's own Debian mirror (the one it installs bookworm from), or CLONE3_ABI_MIRROR.
+  mirror=${CLONE3_ABI_MIRROR:-$(grep -rhoE '(URIs:[[:space:]]*|^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?)https?://[^[:space:]]*/debian/?([[:space:]]|$)' \
+    /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | grep -oE 'https?://[^[:space:]]*' | head -n 1 || true)}
+  if [ -z "$mirror" ]; then
+    echo "setup-qemu: no Debian mirror in the apt sources: set CLONE3_ABI_MIRROR=<URL of a Debian archive, …/debian>" >&2
+    exit 1
+  fi
+  cat > "$src" <<SRC
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: ${mirror%/}
 Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg

@@ -11,7 +11,9 @@ mod agent;
 mod bench;
 mod console;
 mod crash;
+mod doctor;
 pub mod fuzz;
+mod install;
 mod oracle;
 mod pipeline;
 mod probe;
@@ -60,6 +62,10 @@ enum Command {
     Fuzz(fuzz::FuzzArgs),
     /// Turn a fuzz finding (JSON) or a libFuzzer artifact into a table case and a C program.
     Repro(fuzz::ReproArgs),
+    /// What this host has and lacks for `run` and `qemu`, and the line that installs the rest.
+    Doctor,
+    /// Write the initramfs whose /init is an agent, for other engines (LAVA, tuxrun, a lab).
+    Initramfs(qemu::InitramfsArgs),
 }
 
 mod run;
@@ -89,6 +95,8 @@ pub fn main() -> ExitCode {
         Command::Qemu(args) => qemu::qemu(args),
         Command::Fuzz(args) => fuzz::fuzz(args),
         Command::Repro(args) => fuzz::repro(args),
+        Command::Doctor => doctor::doctor(),
+        Command::Initramfs(args) => qemu::write_initramfs_file(args),
     }) {
         Ok(code) => ExitCode::from(code),
         Err(_) => {
@@ -127,10 +135,9 @@ fn worse(a: u8, b: u8) -> u8 {
     if rank(a) >= rank(b) { a } else { b }
 }
 
-/// The snapshots folder of this checkout when run from it, else `./snapshots`.
+/// The snapshots folder: the install's, the checkout's, else `./snapshots`.
 fn default_snapshot_dir() -> PathBuf {
-    let here = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
-    std::fs::canonicalize(here).unwrap_or_else(|_| PathBuf::from("snapshots"))
+    install::snapshots()
 }
 
 /// Unit tests that start a sandbox take this: a fork copies every fd of the test process,

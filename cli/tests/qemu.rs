@@ -48,6 +48,29 @@ fn all_guests_match_the_model_and_their_snapshots() {
 }
 
 #[test]
+fn the_version_matrix_matches_the_model_and_its_snapshots() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !provisioned() {
+        return;
+    }
+    // Every series 5.10 to 7.3 the mirror serves (the stock six are the test above).
+    let out = qemu(&["--matrix", "versions"]);
+    let (ktap, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    for (guest, series) in [
+        ("x86_64-bullseye", "5.10"), ("i386-bullseye", "5.10"), ("i386-native-bullseye", "5.10"), ("aarch64-bullseye", "5.10"),
+        ("x86_64-bookworm", "6.1"), ("i386-bookworm", "6.1"), ("aarch64-bookworm", "6.1"),
+        ("aarch64-sid", "7.2"), ("riscv64-sid", "7.2"), ("x86_64-backports", "7.3"), ("aarch64-backports", "7.3"),
+    ] {
+        assert!(ktap.contains(&format!("  # Subtest: {guest}\n")), "no subtest for {guest}");
+        let said = err.lines().find(|l| l.starts_with(&format!("clone3-abi: {guest} {series}: baseline ")));
+        assert!(said.is_some_and(|l| l.contains(": matches (")), "{guest}: {said:?}\n{err}");
+    }
+    assert!(err.contains("clone3-abi: x86_64-backports: kernel 7.3.4 is newer than the newest series the model knows (7.2)"), "{err}");
+    assert!(!ktap.contains("not ok"), "{ktap}");
+}
+
+#[test]
 fn a_file_that_is_not_a_kernel_cannot_test() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let out = qemu(&["--arch", "x86_64", "--kernel", "/etc/hostname", "--agent", "/etc/hostname"]);

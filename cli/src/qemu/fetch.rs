@@ -9,7 +9,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 
+static CACHE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// `--cache DIR`: wins over `CLONE3_ABI_CACHE` and the default, for this process.
+pub fn set_cache_dir(dir: PathBuf) {
+    let _ = CACHE.set(dir);
+}
+
 pub fn cache_dir() -> PathBuf {
+    if let Some(d) = CACHE.get() {
+        return d.clone();
+    }
     std::env::var_os("CLONE3_ABI_CACHE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/clone3-abi")))

@@ -94,7 +94,7 @@ pub fn boot(recipe: &Recipe, kernel: &Path, initrd: &Path, accel: Accel, limits:
         Ok(c) => c,
         Err(e) => {
             boot.unavailable =
-                Some(format!("cannot start {}: {e} (install qemu-system for this arch; on Debian 12: bash ci/setup-qemu.sh)", q.binary));
+                Some(format!("cannot start {}: {e} (install qemu-system for this arch: `clone3-abi doctor` prints the line for this distribution)", q.binary));
             return boot;
         }
     };

@@ -9,6 +9,13 @@ mod mirror;
 mod pvh;
 mod recipe;
 
+pub use fetch::cache_dir;
+
+/// The mirror kernels come from (for `doctor`).
+pub fn mirror_root() -> String {
+    mirror::root(mirror::Archive::Main)
+}
+
 use crate::console::{self, Stage, Transcript};
 use crate::crash::{self, OnCrash};
 use crate::report::{self, ktap, snapshot, CaseResult, Counts};
@@ -47,8 +54,16 @@ pub struct QemuArgs {
     #[arg(long)]
     require_baseline: bool,
     /// Use this static agent binary instead of building it (one --arch).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "agents")]
     agent: Option<PathBuf>,
+    /// Prebuilt agents, as `<DIR>/<rust target>/clone3-abi` (a `cargo xtask dist` tarball has
+    /// them in lib/clone3-abi/agents and uses them by default).
+    #[arg(long, value_name = "DIR")]
+    agents: Option<PathBuf>,
+    /// Kernels, initramfs and boot times go here (default: $CLONE3_ABI_CACHE, else
+    /// ~/.cache/clone3-abi).
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
     /// Read recipes from this folder instead of the built-in qemu-images/.
     #[arg(long, value_name = "DIR")]
     recipes: Option<PathBuf>,
@@ -168,9 +183,12 @@ pub fn qemu(args: QemuArgs) -> u8 {
             return CANNOT_TEST;
         }
     }
+    if let Some(c) = &args.cache {
+        fetch::set_cache_dir(c.clone());
+    }
     let agents = match &args.agent {
         Some(a) => vec![(recipes[0].agent_target.clone(), a.clone())],
-        None => match build_agents(&recipes) {
+        None => match find_agents(&recipes, args.agents.as_deref()) {
             Ok(a) => a,
             Err(e) => {
                 eprintln!("clone3-abi: cannot test: {e}");
@@ -555,13 +573,28 @@ fn summary_table(cases: &[Case], guests: &[Guest], evaluated: &[Result<(Vec<Case
     eprintln!("(cells: passed/failed/skipped; first: boot to first case result)");
 }
 
-/// Builds the static agents for the recipes' targets through `cargo xtask agents` (which
-/// installs the cross toolchains). A verdict command never installs QEMU: a missing
-/// qemu-system binary is "cannot test" with the install line (see `launch::boot`).
-fn build_agents(recipes: &[Recipe]) -> Result<Vec<(String, PathBuf)>, String> {
-    let root = workspace_root().ok_or("no source tree to build the agents from: pass --agent FILE")?;
+/// The static agents for the recipes' targets: prebuilt (--agents, or the install's), else
+/// built from the source tree through `cargo xtask agents` (which installs the cross
+/// toolchains). A verdict command never installs QEMU: a missing qemu-system binary is
+/// "cannot test" with the install line (see `launch::boot`).
+fn find_agents(recipes: &[Recipe], given: Option<&Path>) -> Result<Vec<(String, PathBuf)>, String> {
     let mut targets: Vec<String> = recipes.iter().map(|r| r.agent_target.clone()).collect();
+    targets.sort();
     targets.dedup();
+    if let Some(dir) = crate::install::agents_dir(given) {
+        return targets
+            .into_iter()
+            .map(|t| {
+                let a = crate::install::agent_in(&dir, &t);
+                match a.is_file() {
+                    true => Ok((t, a)),
+                    false => Err(format!("no agent for {t}: {} is missing (a `cargo xtask dist` tarball has every one)", a.display())),
+                }
+            })
+            .collect();
+    }
+    let root = crate::install::source_tree()
+        .ok_or("no agents: pass --agents DIR (lib/clone3-abi/agents of a `cargo xtask dist` tarball) or run from a checkout")?;
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&root)
         .args(["run", "-q", "--release", "-p", "xtask", "--", "agents"])
@@ -575,11 +608,6 @@ fn build_agents(recipes: &[Recipe]) -> Result<Vec<(String, PathBuf)>, String> {
     Ok(targets.into_iter().zip(paths).collect())
 }
 
-fn workspace_root() -> Option<PathBuf> {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    root.join("xtask").is_dir().then_some(root)
-}
-
 /// The initramfs for an agent (gzip'd or plain), named by the agent's content: runs from
 /// other checkouts or versions sharing the cache never boot each other's agents.
 fn write_initramfs(agent: &Path, gzip: bool) -> Result<PathBuf, String> {
@@ -591,6 +619,32 @@ fn write_initramfs(agent: &Path, gzip: bool) -> Result<PathBuf, String> {
         report::write_atomically(&path, &initramfs::build(&bytes, gzip)).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(path)
+}
+
+#[derive(Args)]
+pub struct InitramfsArgs {
+    /// The static agent to put at /init (lib/clone3-abi/agents/<target>/clone3-abi).
+    #[arg(long, value_name = "FILE")]
+    agent: PathBuf,
+    /// gzip it (Debian's kernels, CONFIG_RD_GZIP); plain cpio reads on any BLK_DEV_INITRD kernel.
+    #[arg(long)]
+    gzip: bool,
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+/// `clone3-abi initramfs`: the archive `qemu` boots, as a file of the user's.
+pub fn write_initramfs_file(args: InitramfsArgs) -> u8 {
+    let made = std::fs::read(&args.agent)
+        .map_err(|e| format!("agent {}: {e}", args.agent.display()))
+        .and_then(|a| report::write_atomically(&args.out, &initramfs::build(&a, args.gzip)).map_err(|e| format!("{}: {e}", args.out.display())));
+    match made {
+        Ok(()) => GOOD,
+        Err(e) => {
+            eprintln!("clone3-abi: {e}");
+            CANNOT_TEST
+        }
+    }
 }
 
 /// The accelerator for a guest, probed once per host kernel and QEMU binary and cached.
