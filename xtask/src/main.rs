@@ -4,7 +4,7 @@
 //!   prints one path per target, in order.
 //! - `dist`: `target/dist/clone3-abi-<version>-x86_64.tar.gz`, the layout of `cli/src/install.rs`:
 //!   the static x86_64 build as `bin/clone3-abi`, every agent and its initramfs, the snapshots
-//!   and recipes; prints each initramfs's size and fails above 2 MiB.
+//!   and recipes; prints each initramfs's size and fails when a gzip one is above 2 MiB.
 
 use std::process::{Command, ExitCode};
 
@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             let wanted: Vec<String> = args.collect();
             let targets: Vec<&str> =
                 if wanted.is_empty() { AGENT_TARGETS.to_vec() } else { wanted.iter().map(String::as_str).collect() };
-            agents(&targets)
+            agents(&targets, true)
         }
         Some("dist") => dist(),
         _ => {
@@ -34,7 +34,7 @@ const INITRAMFS_LIMIT: u64 = 2 << 20;
 
 fn dist() -> ExitCode {
     let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    if agents(AGENT_TARGETS) != ExitCode::SUCCESS {
+    if agents(AGENT_TARGETS, false) != ExitCode::SUCCESS {
         return ExitCode::FAILURE;
     }
     let manifest = std::fs::read_to_string(root.join("cli/Cargo.toml")).unwrap_or_default();
@@ -62,6 +62,7 @@ fn dist() -> ExitCode {
         copy(&agent(t), top.join("lib/clone3-abi/agents").join(t).join("clone3-abi"));
     }
     copy(&root.join("README.md"), top.join("share/doc/clone3-abi/README.md"));
+    let _ = std::fs::create_dir_all(top.join("share/clone3-abi"));
     for (from, to) in [("snapshots", "share/clone3-abi/snapshots"), ("qemu-images", "share/clone3-abi/qemu-images")] {
         ok &= run(Command::new("cp").arg("-r").arg(root.join(from)).arg(top.join(to)));
     }
@@ -81,9 +82,15 @@ fn dist() -> ExitCode {
                 return ExitCode::FAILURE;
             }
             let size = std::fs::metadata(&out).map_or(0, |m| m.len());
-            let verdict = if size > INITRAMFS_LIMIT { "OVER the 2 MiB limit" } else { "≤ 2 MiB" };
+            // The limit is on what boots stock kernels (gzip); the plain archive, for kernels
+            // without RD_GZIP, is the agent's own size.
+            let verdict = match (gzip, size > INITRAMFS_LIMIT) {
+                (false, _) => "(uncompressed, for kernels without a decompressor)",
+                (true, true) => "OVER the 2 MiB limit",
+                (true, false) => "≤ 2 MiB",
+            };
             println!("initramfs {t:<30} {ext:<8} {:>9} bytes ({:.2} MiB) {verdict}", size, size as f64 / (1 << 20) as f64);
-            ok &= size <= INITRAMFS_LIMIT;
+            ok &= !gzip || size <= INITRAMFS_LIMIT;
         }
     }
     let tarball = dist.join(format!("{name}.tar.gz"));
@@ -101,7 +108,7 @@ fn run(cmd: &mut Command) -> bool {
 }
 
 /// Installs the cross toolchains (ci/setup-cross.sh), then builds the agent per target.
-fn agents(targets: &[&str]) -> ExitCode {
+fn agents(targets: &[&str], print: bool) -> ExitCode {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     if let Some(t) = targets.iter().find(|t| !AGENT_TARGETS.contains(t)) {
         eprintln!("xtask: unknown agent target {t}; known: {}", AGENT_TARGETS.join(", "));
@@ -121,7 +128,9 @@ fn agents(targets: &[&str]) -> ExitCode {
             eprintln!("xtask: building the agent for {target} failed");
             return ExitCode::FAILURE;
         }
-        println!("{root}/target/{target}/agent/clone3-abi");
+        if print {
+            println!("{root}/target/{target}/agent/clone3-abi");
+        }
     }
     ExitCode::SUCCESS
 }
