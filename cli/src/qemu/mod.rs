@@ -856,7 +856,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let times = BootTimes(dir.path().join("boot/x86_64-tcg-k"));
         assert_eq!(times.last(), None);
-        times.store(Duration::from_millis(2500));
+        times.store(Duration::from_millis(2500), Duration::from_millis(9000));
         assert_eq!(times.last(), Some(Duration::from_millis(2500)));
     }
 
