@@ -38,8 +38,8 @@ pub fn doctor() -> u8 {
         }
     }
     if let Some(dir) = install::agents_dir(None) {
-        for t in ["x86_64-unknown-linux-gnu", "i686-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "riscv64gc-unknown-linux-gnu"] {
-            let a = install::agent_in(&dir, t);
+        for t in crate::qemu::agent_targets() {
+            let a = install::agent_in(&dir, &t);
             r.check(a.is_file(), &format!("agent {t}"), &a.display().to_string());
         }
     }

@@ -43,6 +43,5 @@ pub fn snapshots() -> PathBuf {
     if let Some(p) = prefix() {
         return p.join("share/clone3-abi/snapshots");
     }
-    let here = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
-    std::fs::canonicalize(here).unwrap_or_else(|_| PathBuf::from("snapshots"))
+    source_tree().map(|t| t.join("snapshots")).filter(|s| s.is_dir()).unwrap_or_else(|| PathBuf::from("snapshots"))
 }

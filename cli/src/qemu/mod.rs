@@ -11,6 +11,16 @@ mod recipe;
 
 pub use fetch::cache_dir;
 
+/// The Rust targets of every recipe's agent (for `doctor`).
+pub fn agent_targets() -> Vec<String> {
+    let mut t: Vec<String> = recipe::load(&recipe::matrix(recipe::Matrix::Versions), None)
+        .map(|rs| rs.into_iter().map(|r| r.agent_target).collect())
+        .unwrap_or_default();
+    t.sort();
+    t.dedup();
+    t
+}
+
 /// The mirror kernels come from (for `doctor`).
 pub fn mirror_root() -> String {
     mirror::root(mirror::Archive::Main)
@@ -204,10 +214,7 @@ pub fn qemu(args: QemuArgs) -> u8 {
     // Longest first (by each guest's last measured wall time; never measured counts as
     // longest), so that the last guest to finish is not one that started last.
     let mut work: Vec<(usize, Recipe)> = recipes.into_iter().enumerate().collect();
-    work.sort_by(|(_, a), (_, b)| {
-        let wall = |r: &Recipe| BootTimes::for_guest(r, &args).wall().unwrap_or(Duration::MAX);
-        wall(a).cmp(&wall(b))
-    });
+    work.sort_by_cached_key(|(_, r)| BootTimes::for_guest(r, &args).wall().unwrap_or(Duration::MAX));
     let work = Mutex::new(work);
     let done = Mutex::new(Vec::new());
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(work.lock().unwrap().len());
