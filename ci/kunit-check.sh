@@ -3,6 +3,7 @@
 # as KernelCI does. The parser comes from Debian's linux-source-6.12 package, fetched once
 # into the cache (only the kunit directory is kept); nothing of it enters the repository.
 # usage: ci/kunit-check.sh FILE   → exit 0 when kunit parses FILE with no failure or error
+#        ci/kunit-check.sh --dir  → prints the kunit directory (fetching it first)
 set -euo pipefail
 file=${1:?usage: ci/kunit-check.sh KTAP-FILE}
 cache=${CLONE3_ABI_CACHE:-$HOME/.cache/clone3-abi}/kunit
@@ -19,6 +20,7 @@ if [ -z "$kunit" ]; then
   rm -f "$deb"
   kunit="$cache/$pkg/tools/testing/kunit"
 fi
+if [ "$file" = --dir ]; then echo "$kunit"; exit 0; fi
 out=$(python3 "$kunit/kunit.py" parse "$file" 2>&1) || { echo "$out" | tail -n 20 >&2; echo "kunit-check: kunit.py rejected $file" >&2; exit 1; }
 summary=$(echo "$out" | grep -o 'Ran [0-9]* tests.*' | tail -n1)
 case "$summary" in

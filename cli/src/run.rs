@@ -19,6 +19,16 @@ pub struct RunArgs {
     /// Write every case's inputs, prediction, observation and verdict here (JSON).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write every format here: results.ktap, junit.xml, kcidb.json, report.html,
+    /// results.json (this host is one guest, named after its arch).
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// kselftest mode (tools/testing/selftests/kselftest.h): flat KTAP, one line per case,
+    /// a `# Totals:` line, judged by the model alone; exit 0 pass, 1 fail, 4 when nothing
+    /// could run here (every case skipped, no clone3), 125 when the tool failed.
+    /// ci/kselftest/ carries it into a kernel tree's selftests.
+    #[arg(long, conflicts_with_all = ["bless", "baseline", "require_baseline", "list"])]
+    ksft: bool,
     /// Print the cases with their predictions for this kernel instead of running them.
     #[arg(long)]
     list: bool,
@@ -47,7 +57,7 @@ pub struct RunArgs {
     timeout: u64,
     /// Backports (or reverts) this kernel has that its release does not say, as the model
     /// names them: `+name,-name` (`clone3-abi fingerprint` finds them from a run).
-    #[arg(long, value_name = "+FIX,-FIX", value_parser = crate::oracle::parse_fixes, default_value = "")]
+    #[arg(long, value_name = "+FIX,-FIX", value_parser = crate::oracle::parse_fixes, default_value = "", allow_hyphen_values = true)]
     fixes: crate::oracle::Fixes,
     /// New kernel taint during the cases (a WARN, oops, lockup…): fail (exit 1), or skip
     /// (125) for a bisection that must step over unrelated kernel trouble.
@@ -72,7 +82,7 @@ pub fn run(args: RunArgs) -> u8 {
     if let Some(why) = pipeline::clone3_missing() {
         eprintln!("clone3-abi: cannot test: {why}");
         println!("KTAP version 1\n1..1\nok 1 clone3 # SKIP {why}");
-        return CANNOT_TEST;
+        return if args.ksft { KSFT_SKIP } else { CANNOT_TEST };
     }
     let cases: Vec<Case> = tables::all()
         .into_iter()
@@ -93,7 +103,8 @@ pub fn run(args: RunArgs) -> u8 {
     let observed = pipeline::execute(&cases, &run_mask, &probe, Duration::from_secs(args.timeout), true);
     let taint = crash::compare(tainted, crash::read(crash::TAINTED));
     let results = pipeline::evaluate(&cases, predictions, observed);
-    print!("{}", report::ktap::render(&results));
+    let ktap = if args.ksft { report::ktap::render_flat(&results) } else { report::ktap::render(&results) };
+    print!("{ktap}");
     // A report that cannot be written makes the run "cannot test", but never hides a
     // difference: the summary below still decides between 0 and 1.
     let mut code = taint.code(args.on_crash);
@@ -109,8 +120,37 @@ pub fn run(args: RunArgs) -> u8 {
             code = crate::worse(code, CANNOT_TEST);
         }
     }
-    crate::worse(code, summarize(&args, &probe, &arch, &results))
+    if let Some(dir) = &args.report {
+        let machine = rustix::system::uname().machine().to_string_lossy().into_owned();
+        let filter: String = args.filter.iter().map(|f| format!(" --filter {f}")).collect();
+        let host = report::Guest {
+            name: arch.name,
+            arch: arch.name,
+            kernel: &probe.uname,
+            machine: &machine,
+            env: Some(&probe.env),
+            outcome: report::Outcome::Ran(&results),
+            console: None,
+            repro: format!("clone3-abi run{filter} --no-snapshot"),
+        };
+        // The report's KTAP has the matrix's shape (a subtest per guest, here one) whatever
+        // stdout had, so that every report directory reads the same way.
+        let guests = std::slice::from_ref(&host);
+        if let Err(e) = report::dir::write(dir, guests, &report::ktap::render_guests(guests)) {
+            eprintln!("clone3-abi: {e}");
+            code = crate::worse(code, CANNOT_TEST);
+        }
+    }
+    let code = crate::worse(code, summarize(&args, &probe, &arch, &results));
+    let c = Counts::of(&results);
+    match args.ksft && code == GOOD && c.pass == 0 {
+        true => KSFT_SKIP,
+        false => code,
+    }
 }
+
+/// kselftest's "skip" exit code (KSFT_SKIP): nothing could run here.
+const KSFT_SKIP: u8 = 4;
 
 fn summarize(args: &RunArgs, probe: &Probe, arch: &ArchProfile, results: &[CaseResult]) -> u8 {
     let counts = Counts::of(results);
@@ -141,8 +181,9 @@ fn summarize(args: &RunArgs, probe: &Probe, arch: &ArchProfile, results: &[CaseR
     for line in crate::report::not_run_lines(&results, "") {
         eprintln!("{line}");
     }
-    let code = if args.no_snapshot {
-        eprintln!("clone3-abi: baseline: none (--no-snapshot): judged by the model alone");
+    let code = if args.no_snapshot || args.ksft {
+        let why = if args.ksft { "--ksft" } else { "--no-snapshot" };
+        eprintln!("clone3-abi: baseline: none ({why}): judged by the model alone");
         counts.code()
     } else {
         let path = args.baseline.clone().unwrap_or_else(|| snapshot::path(&args.snapshots, arch.name, &series, probe.privileged));

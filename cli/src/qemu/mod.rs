@@ -103,6 +103,17 @@ pub struct QemuArgs {
     /// Write every guest's cases, predictions, observations and verdicts here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write every format here: results.ktap, junit.xml, kcidb.json, report.html,
+    /// results.json and console/<guest>.log.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// Keep each guest's serial console as DIR/<guest>.log (a report keeps them anyway).
+    #[arg(long, value_name = "DIR")]
+    keep_logs: Option<PathBuf>,
+    /// Print the cross-arch view: every case whose outcome differs between guests, with the
+    /// model rule that explains each difference.
+    #[arg(long)]
+    cross_arch: bool,
     /// Seeded fuzzing inside the guests instead of the tables: this many inputs.
     #[arg(long, value_name = "N")]
     fuzz: Option<u64>,
@@ -446,27 +457,49 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
             })
         })
         .collect();
-    let ktap_guests: Vec<ktap::Guest> = guests
+    let repro = |name: &str| {
+        let kernel = args.kernel.as_ref().map_or(String::new(), |k| format!(" --kernel {}", k.display()));
+        let fuzz = args.fuzz.map_or(String::new(), |n| format!(" --fuzz {n} --seed {}", args.seed));
+        format!("clone3-abi qemu --arch {name}{kernel}{fuzz} --no-snapshot")
+    };
+    let results: Vec<report::Guest> = guests
         .iter()
         .zip(&evaluated)
-        .map(|(g, e)| ktap::Guest { name: &g.recipe.name, outcome: ktap_outcome(e) })
+        .map(|(g, e)| report::Guest {
+            name: &g.recipe.name,
+            arch: e.as_ref().map_or("", |(_, t)| t.arch.name),
+            kernel: e.as_ref().map_or("", |(_, t)| t.uname.as_str()),
+            machine: g.recipe.qemu.binary.trim_start_matches("qemu-system-"),
+            env: e.as_ref().ok().map(|(_, t)| &t.env),
+            outcome: match e {
+                Ok((r, _)) => report::Outcome::Ran(r),
+                Err(Untested::Unavailable(why)) => report::Outcome::Unavailable(why.clone()),
+                Err(Untested::Broken(why)) => report::Outcome::CannotTest(why.clone()),
+                Err(Untested::Crashed(why)) => report::Outcome::Crashed(why.clone()),
+            },
+            console: g.boot.as_ref().map(|b| b.console.as_str()).filter(|c| !c.is_empty()),
+            repro: repro(&g.recipe.name),
+        })
         .collect();
-    print!("{}", ktap::render_guests(&ktap_guests));
-    let json_failed = args.json.as_ref().is_some_and(|path| {
-        let docs: Vec<serde_json::Value> = guests
-            .iter()
-            .zip(&evaluated)
-            .map(|(g, e)| match e {
-                Ok((r, t)) => serde_json::from_str(&report::json::render(&t.env, t.arch.name, &t.uname, r)).expect("json"),
-                Err(u @ Untested::Crashed(why)) => serde_json::json!({ "guest": g.recipe.name, "crashed": why, "exit": u.code(args.on_crash) }),
-                Err(u) => serde_json::json!({ "guest": g.recipe.name, "cannot_test": u.why() }),
-            })
-            .collect();
-        let failed = report::write_atomically(path, serde_json::to_string_pretty(&docs).expect("json").as_bytes());
-        failed.map_err(|e| eprintln!("clone3-abi: cannot write {}: {e}", path.display())).is_err()
-    });
+    let ktap_text = ktap::render_guests(&results);
+    print!("{ktap_text}");
+    // A report that cannot be written makes the run "cannot test", but never hides a
+    // difference: the verdicts below still decide between 0 and 1.
+    let written = [
+        args.json.as_ref().map(|path| report::write_atomically(path, report::json::render_guests(&results).as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))),
+        args.report.as_ref().map(|dir| report::dir::write(dir, &results, &ktap_text)),
+        args.keep_logs.as_ref().map(|dir| report::dir::consoles(dir, &results)),
+    ];
+    let mut report_failed = false;
+    for e in written.into_iter().flatten().filter_map(Result::err) {
+        eprintln!("clone3-abi: cannot test: {e}");
+        report_failed = true;
+    }
+    if args.cross_arch {
+        eprint!("{}", report::cross_arch::render_terminal(&results));
+    }
     summary_table(cases, guests, &evaluated);
-    let mut code = if json_failed { CANNOT_TEST } else { GOOD };
+    let mut code = if report_failed { CANNOT_TEST } else { GOOD };
     let mut totals = Counts::default();
     for (g, e) in guests.iter().zip(&evaluated) {
         match e {
@@ -499,8 +532,8 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
                 for r in results {
                     match &r.verdict {
                         crate::verdict::Verdict::Fail(why) => eprintln!(
-                            "  FAIL {} {}: {why} [rule {}]\n       repro: clone3-abi qemu --arch {} --no-snapshot",
-                            g.recipe.name, r.case.id, r.prediction.rule, g.recipe.name
+                            "  FAIL {} {}: {why} [rule {}]\n       repro: {}",
+                            g.recipe.name, r.case.id, r.prediction.rule, repro(&g.recipe.name)
                         ),
                         _ => {}
                     }
@@ -514,16 +547,6 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
     }
     eprintln!("{}", totals.closing_lines());
     code
-}
-
-/// A guest in the KTAP matrix: its results, or why it has none.
-fn ktap_outcome<'a>(e: &'a Result<(Vec<CaseResult>, &Tested), Untested>) -> ktap::Outcome<'a> {
-    match e {
-        Ok((r, _)) => ktap::Outcome::Ran(r),
-        Err(Untested::Unavailable(why)) => ktap::Outcome::Unavailable(why.clone()),
-        Err(Untested::Broken(why)) => ktap::Outcome::CannotTest(why.clone()),
-        Err(Untested::Crashed(why)) => ktap::Outcome::Crashed(why.clone()),
-    }
 }
 
 /// Compares one guest's table with its baseline, as the flags say, and reports it.
@@ -873,15 +896,18 @@ mod tests {
         qemu: QemuArgs,
     }
 
-    /// The exit code and KTAP of a matrix whose one guest gave `console`.
+    /// The exit code and KTAP (as its report directory has it) of a matrix whose one guest
+    /// gave `console`.
     fn matrix(flags: &[&str], lines: &[String]) -> (u8, String) {
-        let args = Cli::try_parse_from(["qemu", "--no-snapshot"].iter().chain(flags)).unwrap().qemu;
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().to_str().unwrap();
+        let args = Cli::try_parse_from(["qemu", "--no-snapshot", "--report", report].iter().chain(flags)).unwrap().qemu;
         let recipe = recipe::load(&["x86_64".into()], None).unwrap().remove(0);
         let outcome = judge_console(&boot(lines), &cases());
         let g = Guest { recipe, accel: Accel::Tcg, boot: Some(boot(lines)), outcome };
         let code = report_matrix(&args, &cases(), &[], std::slice::from_ref(&g));
-        let e = Err(g.outcome.expect_err("a guest without results"));
-        (code, ktap::render_guests(&[ktap::Guest { name: "x86_64", outcome: ktap_outcome(&e) }]))
+        assert!(dir.path().join("console/x86_64.log").is_file(), "the console is kept");
+        (code, std::fs::read_to_string(dir.path().join("results.ktap")).unwrap())
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! result named by its id, diagnostics before a failing result. The QEMU matrix nests the
 //! same families one level deeper, under a subtest per guest.
 
-use super::CaseResult;
+use super::{CaseResult, Guest, Outcome};
 use crate::verdict::{expect_text, observed_text, Verdict};
 use std::fmt::Write;
 
@@ -13,21 +13,16 @@ pub fn render(results: &[CaseResult]) -> String {
     out
 }
 
-/// One guest of a matrix: its results, or why it has none.
-pub struct Guest<'a> {
-    pub name: &'a str,
-    pub outcome: Outcome<'a>,
-}
-
-pub enum Outcome<'a> {
-    Ran(&'a [CaseResult<'a>]),
-    /// The guest cannot run here at all (no QEMU, no KVM, no clone3): the one SKIP.
-    Unavailable(String),
-    /// The run did not happen as it should (the kernel never reached the agent, a hang,
-    /// a truncated console): `not ok`, since something failed, though not a case.
-    CannotTest(String),
-    /// The kernel oopsed, BUGged, warned or became tainted under the cases: `not ok`.
-    Crashed(String),
+/// kselftest's shape: every case at the top level, numbered through, then the totals line
+/// kselftest.h's ksft_finished prints.
+pub fn render_flat(results: &[CaseResult]) -> String {
+    let mut out = format!("KTAP version 1\n1..{}\n", results.len());
+    for (i, r) in results.iter().enumerate() {
+        result(&mut out, "", i + 1, r);
+    }
+    let c = super::Counts::of(results);
+    writeln!(out, "# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:{} error:{}", c.pass, c.fail, c.skip, c.error).unwrap();
+    out
 }
 
 /// A matrix: a subtest per guest, the families inside. A guest without results is a
@@ -73,26 +68,7 @@ fn families(out: &mut String, results: &[CaseResult], indent: &str) -> bool {
     for (n, (family, cases)) in groups.iter().enumerate() {
         writeln!(out, "{inner}KTAP version 1\n{inner}# Subtest: {family}\n{inner}1..{}", cases.len()).unwrap();
         for (i, r) in cases.iter().enumerate() {
-            let id = &r.case.id;
-            match &r.verdict {
-                Verdict::Pass => writeln!(out, "{inner}ok {} {id}", i + 1),
-                Verdict::Skip(why) => writeln!(out, "{inner}ok {} {id} # SKIP {}", i + 1, one_line(why)),
-                Verdict::Fail(why) => {
-                    writeln!(out, "{inner}# {id}: {}", one_line(why)).unwrap();
-                    writeln!(out, "{inner}# expected: {} [{}]", one_line(&expect_text(&r.prediction.expect)), r.prediction.rule).unwrap();
-                    if let Some(o) = &r.observed {
-                        writeln!(out, "{inner}# got: {}", one_line(&observed_text(o))).unwrap();
-                    }
-                    writeln!(out, "{inner}not ok {} {id}", i + 1)
-                }
-                // Not a skip: the case should have run here. KTAP has no "error", so it is
-                // `not ok` with the reason, and the exit code says "cannot test".
-                Verdict::Error(why) => {
-                    writeln!(out, "{inner}# {id}: cannot test: {}", one_line(why)).unwrap();
-                    writeln!(out, "{inner}not ok {} {id}", i + 1)
-                }
-            }
-            .unwrap();
+            result(out, &inner, i + 1, r);
         }
         let failed = cases.iter().any(|r| matches!(r.verdict, Verdict::Fail(_) | Verdict::Error(_)));
         let all_skipped = cases.iter().all(|r| matches!(r.verdict, Verdict::Skip(_)));
@@ -101,6 +77,30 @@ fn families(out: &mut String, results: &[CaseResult], indent: &str) -> bool {
         writeln!(out, "{indent}{} {} {family}{directive}", if failed { "not ok" } else { "ok" }, n + 1).unwrap();
     }
     any_failed
+}
+
+/// One case's result line at `indent`, numbered `n`, diagnostics first.
+fn result(out: &mut String, indent: &str, n: usize, r: &CaseResult) {
+    let id = &r.case.id;
+    match &r.verdict {
+        Verdict::Pass => writeln!(out, "{indent}ok {n} {id}"),
+        Verdict::Skip(why) => writeln!(out, "{indent}ok {n} {id} # SKIP {}", one_line(why)),
+        Verdict::Fail(why) => {
+            writeln!(out, "{indent}# {id}: {}", one_line(why)).unwrap();
+            writeln!(out, "{indent}# expected: {} [{}]", one_line(&expect_text(&r.prediction.expect)), r.prediction.rule).unwrap();
+            if let Some(o) = &r.observed {
+                writeln!(out, "{indent}# got: {}", one_line(&observed_text(o))).unwrap();
+            }
+            writeln!(out, "{indent}not ok {n} {id}")
+        }
+        // Not a skip: the case should have run here. KTAP has no "error", so it is `not ok`
+        // with the reason, and the exit code says "cannot test".
+        Verdict::Error(why) => {
+            writeln!(out, "{indent}# {id}: cannot test: {}", one_line(why)).unwrap();
+            writeln!(out, "{indent}not ok {n} {id}")
+        }
+    }
+    .unwrap();
 }
 
 /// KTAP lines are lines: no newline may leak into a name or a reason.
@@ -122,12 +122,16 @@ mod tests {
         }
     }
 
+    fn guest<'a>(name: &'a str, outcome: Outcome<'a>) -> Guest<'a> {
+        Guest { name, arch: "", kernel: "", machine: "", env: None, outcome, console: None, repro: String::new() }
+    }
+
     #[test]
     fn only_a_guest_that_cannot_run_is_a_skip_never_a_crash() {
         let guests = [
-            Guest { name: "x86_64", outcome: Outcome::Crashed("the kernel crashed in case size.zero: Oops: 0000 [#1] SMP # SKIP".into()) },
-            Guest { name: "aarch64", outcome: Outcome::CannotTest("the kernel did not reach the agent within 20s".into()) },
-            Guest { name: "riscv64", outcome: Outcome::Unavailable("cannot start qemu-system-riscv64".into()) },
+            guest("x86_64", Outcome::Crashed("the kernel crashed in case size.zero: Oops: 0000 [#1] SMP # SKIP".into())),
+            guest("aarch64", Outcome::CannotTest("the kernel did not reach the agent within 20s".into())),
+            guest("riscv64", Outcome::Unavailable("cannot start qemu-system-riscv64".into())),
         ];
         let out = render_guests(&guests);
         let results: Vec<&str> = out.lines().filter(|l| l.starts_with("ok ") || l.starts_with("not ok ")).collect();

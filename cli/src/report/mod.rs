@@ -1,18 +1,79 @@
-//! Layer 4 outputs: every reporter reads the same list of [`CaseResult`]s.
+//! Layer 4 outputs: every reporter reads the same results — a [`Guest`] per guest (the host
+//! itself in a native run), each with its [`CaseResult`]s or the reason it has none — the way
+//! nextest's reporters all read one event type. No reporter decides a verdict.
 
+pub mod cross_arch;
+pub mod dir;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod kcidb;
 pub mod ktap;
 pub mod snapshot;
 
 use crate::runner::Observed;
 use crate::verdict::Verdict;
-use clone3_suites::{Case, Prediction};
+use clone3_suites::{Case, Env, Prediction};
 
 pub struct CaseResult<'a> {
     pub case: &'a Case,
     pub prediction: Prediction,
     pub observed: Option<Observed>,
     pub verdict: Verdict,
+}
+
+/// One guest of a run, or the host in a native run (named after its arch, as a guest is, so
+/// that a case's KCIDB path is the same whether a board or QEMU ran it).
+pub struct Guest<'a> {
+    pub name: &'a str,
+    /// The arch profile the agent ran as; empty when it never ran.
+    pub arch: &'a str,
+    /// `uname -r` of the kernel that ran; empty when it never ran.
+    pub kernel: &'a str,
+    /// The kernel's machine as `uname -m` names it (x86_64, i386, aarch64, riscv64).
+    pub machine: &'a str,
+    /// What the model was told about the machine.
+    pub env: Option<&'a Env>,
+    pub outcome: Outcome<'a>,
+    /// The serial console (QEMU guests), kept as `console/<name>.log` in a report directory.
+    pub console: Option<&'a str>,
+    /// The command that runs this guest again, judged by the model alone.
+    pub repro: String,
+}
+
+pub enum Outcome<'a> {
+    Ran(&'a [CaseResult<'a>]),
+    /// The guest cannot run here at all (no QEMU, no KVM, no clone3): the one SKIP.
+    Unavailable(String),
+    /// The run did not happen as it should (the kernel never reached the agent, a hang,
+    /// a truncated console): a failure of the run, though not of a case (exit 125).
+    CannotTest(String),
+    /// The kernel oopsed, BUGged, warned or became tainted under the cases.
+    Crashed(String),
+}
+
+impl Guest<'_> {
+    pub fn results(&self) -> &[CaseResult<'_>] {
+        match self.outcome {
+            Outcome::Ran(r) => r,
+            _ => &[],
+        }
+    }
+
+    /// The console log's path inside a report directory, when there is a console.
+    pub fn console_file(&self) -> Option<String> {
+        self.console.map(|_| format!("console/{}.log", self.name))
+    }
+}
+
+/// What every reporter calls a result: the four verdicts, named as KCIDB names them.
+pub fn status(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "PASS",
+        Verdict::Fail(_) => "FAIL",
+        Verdict::Skip(_) => "SKIP",
+        Verdict::Error(_) => "ERROR",
+    }
 }
 
 #[derive(Default, Debug, Clone, Copy)]
@@ -107,3 +168,6 @@ pub fn write_atomically(path: &std::path::Path, contents: &[u8]) -> std::io::Res
     // The rename itself survives a crash only once the directory is synced.
     std::fs::File::open(dir).and_then(|d| d.sync_all())
 }
+
+#[cfg(test)]
+mod tests;
