@@ -250,6 +250,23 @@ pub static FIXES: &[Fix] = &[
                    2025) carry \"[PATCH x.y n/m] copy_sighand: …\". Native 32-bit kernels only (review finding 8)",
     },
     Fix {
+        name: "alloc_pid_checks_first",
+        mainline: r(7, 0),
+        stable: &[],
+        commit: "6d864a1b1825",
+        subject: "pid: only take pidmap_lock once on alloc",
+        rules: &["alloc_pid.set_tid"],
+        cases: &[],
+        evidence: "the order read in Debian's linux-source-7.2 7.2.13-1 kernel/pid.c (alloc_pid): every set_tid level's \
+                   range and capability checks before pidmap_lock is taken, then one locked loop that allocates each level \
+                   and checks its reaper after the allocation; a third-party copy of a pre-7.2 pid.c with the same loops \
+                   agrees. The commit is in the vfs-7.0 misc branch (linux-next, Jan 2026; pulled for 7.0-rc1); its diff \
+                   was not read, so that the reaper check moved in this same commit rests on that copy. Not backported: a \
+                   performance change. Seen on the x86_64-sid guest (7.2.13): fuzz seed 31 gave EINVAL for `[Own, 0]`-like \
+                   inputs the 6.19 order calls EEXIST, and EPERM where it calls the inner no-reaper EINVAL (review \
+                   finding 12). No table case tells the orders apart (suites/TABLE-GAPS.md [9])",
+    },
+    Fix {
         name: "exit_signal_in_kernel_clone",
         mainline: r(7, 1),
         stable: &[],

@@ -511,7 +511,9 @@ pub static RULES: &[Rule] = &[
         when: Feature("set_tid"),
         source: "set_tid_size > level + 1: EINVAL; then per level, innermost first: tid < 1 or >= the level's pid_max (see level_pid_max): EINVAL; \
                  tid != 1 in a namespace without a reaper: EINVAL; no CAP_CHECKPOINT_RESTORE (5.9+; CAP_SYS_ADMIN \
-                 5.5–5.8) in the level's user namespace: EPERM; taken: EEXIST",
+                 5.5–5.8) in the level's user namespace: EPERM; taken: EEXIST. With fix alloc_pid_checks_first (6d864a1b1825, \
+                 7.0): the range and capability checks of every level first, then per level innermost first taken: EEXIST, \
+                 then no reaper and the pid it got != 1: EINVAL",
         check: alloc_pid_set_tid,
     },
     Rule {
@@ -611,17 +613,22 @@ fn debian_userns_sysctl(i: &Input) -> Option<Fire> {
     }
 }
 
-/// alloc_pid's set_tid loop (kernel/pid.c, 5.5 … 6.19; read in Debian 6.12.118): per level,
-/// innermost first, the range check, the no-reaper check and the capability check come
-/// before that level's idr_alloc (EEXIST), so the first failing level decides.
+/// alloc_pid's set_tid checks (kernel/pid.c). Two orders, by fix `alloc_pid_checks_first`.
 ///
-/// 7.0 ("pid: only take pidmap_lock once on alloc", 6d864a1b1825, vfs-7.0 misc) is modelled
-/// the same way, and that is unverified (review finding 12, left open): its code could not be
-/// read here. A third-party summary of the commit says the range and capability checks moved
-/// before the lock (for every level) and every level's idr_alloc runs under one lock; where
-/// the no-reaper check went it does not say. The inputs that would tell the orders apart
-/// (an inner level taken with an outer one invalid, `NEWPID, set_tid=[Free, Own]`) are in no
-/// table case; suites/TABLE-GAPS.md lists them.
+/// 5.5 … 6.19 (read in Debian 6.12.118): one loop, per level innermost first: the range
+/// check, the no-reaper check and the capability check come before that level's idr_alloc
+/// (EEXIST), so the first failing level decides.
+///
+/// 7.0 on ("pid: only take pidmap_lock once on alloc", 6d864a1b1825; read in Debian 7.2.13's
+/// kernel/pid.c, review finding 12): a first loop, before pidmap_lock is taken, checks every
+/// set_tid level innermost first for range (EINVAL) then capability (EPERM); a second loop,
+/// under the lock, allocates each level innermost first (a taken pid: EEXIST) and only after a
+/// level's allocation checks its reaper: no reaper and the pid it got is not 1, EINVAL. So an
+/// inner taken pid no longer hides an outer range or capability error (`[Own, 0]` is EINVAL,
+/// not EEXIST), and an outer EPERM now hides an inner no-reaper EINVAL (NEWUSER|NEWPID with
+/// `[Free, x]` from a caller without the capability in its own user namespace). The reaper
+/// check still runs at the new namespace's level before the outer levels are allocated, so
+/// `NEWPID, [Free, Own]` stays EINVAL.
 fn alloc_pid_set_tid(i: &Input) -> Option<Fire> {
     let n = i.set_tid_size();
     if n == 0 {
@@ -630,33 +637,71 @@ fn alloc_pid_set_tid(i: &Input) -> Option<Fire> {
     if n > u64::from(i.child_level()) + 1 {
         return err(EINVAL);
     }
-    let admin_only = !i.feature("set_tid_checkpoint_restore");
+    if i.fixed("alloc_pid_checks_first") {
+        for (tid, at) in i.tid_levels() {
+            let value = match tid_value(i, tid, at) {
+                Ok(v) => v,
+                Err(f) => return Some(f),
+            };
+            if let Some(f) = tid_out_of_range(i, value, at).or_else(|| tid_not_permitted(i, at)) {
+                return Some(f);
+            }
+        }
+        for (tid, at) in i.tid_levels() {
+            let value = tid_value(i, tid, at).ok()?;
+            if let Some(f) = tid_taken(i, tid, value, at) {
+                return Some(f);
+            }
+            if value != 1 && at.new_ns() {
+                return err(EINVAL);
+            }
+        }
+        return None;
+    }
     for (tid, at) in i.tid_levels() {
-        let Some(value) = i.tid_value(tid, at) else {
-            return Some(Fire::Unpredictable("set_tid names the caller's pid outside the sandbox"));
+        let value = match tid_value(i, tid, at) {
+            Ok(v) => v,
+            Err(f) => return Some(f),
         };
-        if value < 1 || value >= super::input::level_pid_max(i.env, i.arch, i.level_of(at)) {
-            return err(EINVAL);
+        if let Some(f) = tid_out_of_range(i, value, at) {
+            return Some(f);
         }
         if value != 1 && at.new_ns() {
             return err(EINVAL);
         }
-        // A level created by this clone under NEWUSER belongs to a user namespace the
-        // caller owns, so the caller is capable there (cap_capable's owner rule).
-        let owned_userns = at.new_ns() && i.has(NEWUSER);
-        let capable = owned_userns || if admin_only { i.caller_admin() } else { i.caller_checkpoint_restore() };
-        if !capable {
-            return err(EPERM);
-        }
-        if let Some(taken) = taken(i, tid, value, at) {
-            if taken {
-                return err(EEXIST);
-            }
-        } else {
-            return Some(Fire::Unpredictable("set_tid reaches a pid level outside the suite's sandbox"));
+        if let Some(f) = tid_not_permitted(i, at).or_else(|| tid_taken(i, tid, value, at)) {
+            return Some(f);
         }
     }
     None
+}
+
+fn tid_value(i: &Input, tid: Tid, at: TidAt) -> Result<i32, Fire> {
+    i.tid_value(tid, at).ok_or(Fire::Unpredictable("set_tid names the caller's pid outside the sandbox"))
+}
+
+/// tid < 1 or >= the level's pid_max: EINVAL.
+fn tid_out_of_range(i: &Input, value: i32, at: TidAt) -> Option<Fire> {
+    when(value < 1 || value >= super::input::level_pid_max(i.env, i.arch, i.level_of(at)), EINVAL)
+}
+
+/// checkpoint_restore_ns_capable in the level's user namespace (CAP_SYS_ADMIN only before
+/// set_tid_checkpoint_restore): EPERM.
+fn tid_not_permitted(i: &Input, at: TidAt) -> Option<Fire> {
+    // A level created by this clone under NEWUSER belongs to a user namespace the
+    // caller owns, so the caller is capable there (cap_capable's owner rule).
+    let owned_userns = at.new_ns() && i.has(NEWUSER);
+    let admin_only = !i.feature("set_tid_checkpoint_restore");
+    let capable = owned_userns || if admin_only { i.caller_admin() } else { i.caller_checkpoint_restore() };
+    when(!capable, EPERM)
+}
+
+/// idr_alloc of exactly `value` fails (ENOSPC, reported as EEXIST).
+fn tid_taken(i: &Input, tid: Tid, value: i32, at: TidAt) -> Option<Fire> {
+    match taken(i, tid, value, at) {
+        Some(t) => when(t, EEXIST),
+        None => Some(Fire::Unpredictable("set_tid reaches a pid level outside the suite's sandbox")),
+    }
 }
 
 /// Is `value` taken at this level? `None` where the suite does not own the level.

@@ -580,14 +580,40 @@ fn fix_overrides_decide_over_the_release() {
     assert!(plain.get("fixes").is_none() && plain.get("caller_autoreaped").is_none());
 }
 
-/// TABLE-GAPS.md [9]: the ≤ 6.19 order the model keeps for 7.x too (finding 12 is open).
+/// TABLE-GAPS.md [9], review finding 12: alloc_pid's set_tid order at the 6.19 → 7.0 boundary
+/// (fix alloc_pid_checks_first, 6d864a1b1825; the 7.x order read in Debian 7.2.13's kernel/pid.c).
+/// ≤ 6.19 checks and allocates level by level; 7.0 range- and capability-checks every level before
+/// allocating any, and checks a level's reaper only after allocating it.
 #[test]
-fn set_tid_orders_the_table_does_not_have() {
-    let own_then_zero = case(|c| c.set_tid = SetTid::new(Ptr::Valid, 2, &[Tid::Own, Tid::Value(0)]));
-    let free_then_own = case(|c| (c.flags, c.set_tid) = (NEWPID, SetTid::new(Ptr::Valid, 2, &[Tid::Free, Tid::Own])));
-    for r in [(6, 12, 0), (7, 2, 0)] {
-        assert_eq!(x86(&own_then_zero, r), errno(Errno::EEXIST), "{r:?}");
-        assert_eq!(x86(&free_then_own, r), errno(Errno::EINVAL), "{r:?}");
+fn set_tid_order_changes_at_7_0() {
+    let two = |flags, tids: &'static [Tid], caller| {
+        case(|c| (c.flags, c.set_tid, c.caller) = (flags, SetTid::new(Ptr::Valid, tids.len() as u64, tids), caller))
+    };
+    let worker = crate::Caller::Worker;
+    let rows = [
+        // An inner taken pid no longer hides an outer out-of-range one.
+        ("[Own, 0]", two(0, &[Tid::Own, Tid::Value(0)], worker), Errno::EEXIST, Errno::EINVAL),
+        ("[Own, PidMax]", two(0, &[Tid::Own, Tid::PidMax], worker), Errno::EEXIST, Errno::EINVAL),
+        // NEWUSER|NEWPID without capabilities: the new level is the caller's own user namespace (capable, but
+        // no reaper for Free); the next level is not: an outer EPERM now hides the inner no-reaper EINVAL.
+        ("NEWUSER|NEWPID no caps [Free, Free]", two(NEWUSER | NEWPID, &[Tid::Free, Tid::Free], crate::Caller::NoCaps), Errno::EINVAL, Errno::EPERM),
+        // The new namespace's reaper is checked right after its own allocation, before the outer levels.
+        ("NEWPID [Free, Own]", two(NEWPID, &[Tid::Free, Tid::Own], worker), Errno::EINVAL, Errno::EINVAL),
+        // Unchanged: one level; an inner range error still comes first.
+        ("[Own]", two(0, &[Tid::Own], worker), Errno::EEXIST, Errno::EEXIST),
+        ("[0, Own]", two(0, &[Tid::Value(0), Tid::Own], worker), Errno::EINVAL, Errno::EINVAL),
+    ];
+    for (name, c, old, new) in rows {
+        assert_eq!(x86(&c, (6, 19, 0)), errno(old), "{name} on 6.19");
+        assert_eq!(x86(&c, (7, 0, 0)), errno(new), "{name} on 7.0");
+        assert_eq!(x86(&c, (7, 2, 13)), errno(new), "{name} on 7.2.13");
+        // The override takes a 7.x kernel back to the old order.
+        let mut env = Env::sandboxed_root(Release::new(7, 2, 13), &ArchProfile::X86_64);
+        env.fixes.insert("alloc_pid_checks_first".into(), false);
+        assert_eq!(predict(&c, &env, &ArchProfile::X86_64).expect, errno(old), "{name} on 7.2.13 without the fix");
+        // The deciding rule is the same one on both sides of the boundary.
+        env.fixes.clear();
+        assert_eq!(predict(&c, &env, &ArchProfile::X86_64).rule, "alloc_pid.set_tid", "{name}");
     }
 }
 
