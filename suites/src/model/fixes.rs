@@ -262,9 +262,10 @@ pub static FIXES: &[Fix] = &[
                    and checks its reaper after the allocation; a third-party copy of a pre-7.2 pid.c with the same loops \
                    agrees. The commit is in the vfs-7.0 misc branch (linux-next, Jan 2026; pulled for 7.0-rc1); its diff \
                    was not read, so that the reaper check moved in this same commit rests on that copy. Not backported: a \
-                   performance change. Seen on the x86_64-sid guest (7.2.13): fuzz seed 31 gave EINVAL for `[Own, 0]`-like \
-                   inputs the 6.19 order calls EEXIST, and EPERM where it calls the inner no-reaper EINVAL (review \
-                   finding 12). No table case tells the orders apart (suites/TABLE-GAPS.md [9])",
+                   performance change. Seen on the x86_64-sid guest (7.2.13), `qemu --fuzz 20000 --seed 31`: with the 6.19 \
+                   order 55 findings (53 EEXIST predicted, EINVAL seen: an inner taken pid and an outer bad one; 2 EINVAL \
+                   predicted, EPERM seen: NoCaps NEWUSER|NEWPID), with this fix none; 100000 inputs, none (review finding \
+                   12). No table case tells the orders apart (suites/TABLE-GAPS.md [9])",
     },
     Fix {
         name: "exit_signal_in_kernel_clone",
