@@ -183,3 +183,28 @@ fn list_prints_every_case_with_a_stable_id() {
     assert!(text.lines().any(|l| l.starts_with("size.page_plus_8 ")));
     assert!(text.lines().any(|l| l.starts_with("set_tid.nested_3_levels ")));
 }
+
+#[test]
+fn ksft_mode_prints_flat_ktap_and_exits_as_kselftest_does() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = run(&["--ksft", "--filter", "size."]);
+    let ktap = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let n = ktap.lines().filter(|l| l.starts_with("ok ") || l.starts_with("not ok ")).count();
+    assert!(ktap.starts_with(&format!("KTAP version 1\n1..{n}\n")) && !ktap.contains("# Subtest"), "{ktap}");
+    assert!(ktap.lines().last().unwrap().starts_with(&format!("# Totals: pass:{n} fail:0 xfail:0 xpass:0 skip:0")), "{ktap}");
+    if !is_root() || Command::new("setpriv").arg("--version").output().is_err() {
+        return cannot_run_here("needs root and setpriv to become nobody");
+    }
+    // Nothing of it can run without privileges: kselftest's skip.
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .arg(env!("CARGO_BIN_EXE_clone3-abi"))
+        .args(["run", "--ksft", "--filter", "set_tid.nested_"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    let ktap = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{ktap}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(ktap.lines().filter(|l| l.starts_with("ok ")).all(|l| l.contains(" # SKIP ")), "{ktap}");
+}
