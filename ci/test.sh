@@ -50,6 +50,9 @@ trap 'rm -rf "$ktap" "$summary" "$corpus" "$reports"' EXIT
 ./target/release/clone3-abi qemu --arch all --report "$reports/matrix" > "$ktap" 2>/dev/null || status=$?
 bash ci/kunit-check.sh "$ktap"
 bash ci/check-reports.sh "$reports/matrix"
+# The same matrix from the `cargo xtask dist` tarball alone, unpacked in a temporary
+# directory and run as nobody: the same verdicts.
+bash ci/dist-check.sh "$reports/matrix"
 # Reports with failures and with a guest that cannot test, through the same parsers: this
 # host judged by a model told its kernel lacks a fix it has (6.18 has newtime_in_clone3:
 # exit 1), and a guest given 1 s to boot (exit 125).
