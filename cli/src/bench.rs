@@ -18,12 +18,21 @@ pub struct BenchArgs {
     /// Also run this many seeded fuzz inputs and compare their rate with the raw loop's.
     #[arg(long, value_name = "N")]
     fuzz: Option<u64>,
+    /// Instead: each QEMU guest's boot alone (the floor) against the whole matrix, in one run.
+    #[arg(long)]
+    qemu: bool,
+    /// The guests for --qemu (as `qemu --arch`).
+    #[arg(long, value_delimiter = ',', default_value = "all", requires = "qemu")]
+    arch: Vec<String>,
 }
 
 /// The target from the issue: the suite may cost at most 1.25 × the raw loop per case.
 const TARGET: f64 = 1.25;
 
 pub fn bench(args: BenchArgs) -> u8 {
+    if args.qemu {
+        return crate::qemu::bench(&args.arch);
+    }
     let Some(case) = tables::all().into_iter().find(|c| c.id == args.case) else {
         eprintln!("clone3-abi: no case {}; `clone3-abi list` shows the ids", args.case);
         return crate::USAGE;

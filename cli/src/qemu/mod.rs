@@ -2,6 +2,7 @@
 //! qemu-system, one guest per architecture. Recipes → kernel cache → initramfs(agent) →
 //! boot → console records → the same model, verdicts and reporters as a native run.
 
+mod bench;
 mod fetch;
 mod initramfs;
 mod launch;
@@ -9,6 +10,7 @@ mod mirror;
 mod pvh;
 mod recipe;
 
+pub use bench::bench;
 pub use fetch::cache_dir;
 
 /// The Rust targets of every recipe's agent (for `doctor`).
@@ -122,6 +124,9 @@ pub struct QemuArgs {
     /// Where fuzz findings are written.
     #[arg(long, value_name = "DIR", default_value = "fuzz-findings")]
     findings: PathBuf,
+    /// No KTAP on stdout (`bench --qemu` times the matrix and prints its own figures).
+    #[arg(skip)]
+    quiet: bool,
 }
 
 /// What one guest gave.
@@ -482,7 +487,9 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
         })
         .collect();
     let ktap_text = ktap::render_guests(&results);
-    print!("{ktap_text}");
+    if !args.quiet {
+        print!("{ktap_text}");
+    }
     // A report that cannot be written makes the run "cannot test", but never hides a
     // difference: the verdicts below still decide between 0 and 1.
     let written = [
