@@ -9,6 +9,7 @@
 
 mod agent;
 mod bench;
+mod bisect;
 mod console;
 mod crash;
 mod doctor;
@@ -64,6 +65,9 @@ enum Command {
     Repro(fuzz::ReproArgs),
     /// What this host has and lacks for `run` and `qemu`, and the line that installs the rest.
     Doctor,
+    /// Find the commit of a kernel tree that changed clone3's behaviour: `git bisect run` with
+    /// `qemu --kernel-build` as the step, then the first bad commit and its differing cases.
+    Bisect(bisect::BisectArgs),
     /// Write the initramfs whose /init is an agent, for other engines (LAVA, tuxrun, a lab).
     Initramfs(qemu::InitramfsArgs),
 }
@@ -97,6 +101,7 @@ pub fn main() -> ExitCode {
         Command::Repro(args) => fuzz::repro(args),
         Command::Doctor => doctor::doctor(),
         Command::Initramfs(args) => qemu::write_initramfs_file(args),
+        Command::Bisect(args) => bisect::bisect(args),
     }) {
         Ok(code) => ExitCode::from(code),
         Err(_) => {

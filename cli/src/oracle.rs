@@ -19,7 +19,7 @@ pub struct Machine {
     #[arg(long)]
     unprivileged: bool,
     /// Backports (or reverts) the release does not say: `+name,-name` (`fingerprint` names them).
-    #[arg(long, value_name = "+FIX,-FIX", value_parser = parse_fixes, default_value = "")]
+    #[arg(long, value_name = "+FIX,-FIX", value_parser = parse_fixes, default_value = "", allow_hyphen_values = true)]
     fixes: Fixes,
 }
 

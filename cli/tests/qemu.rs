@@ -162,3 +162,76 @@ fn a_kernel_without_clone3_cannot_test() {
     assert!(err.contains("clone3 returns ENOSYS"), "{err}");
     assert!(ktap.contains("ok 1 clone3 # SKIP clone3 returns ENOSYS"), "{ktap}");
 }
+
+/// The x86_64 kernels of two stock guests (6.12 and 7.2), fetched by a run if not cached.
+fn stock_kernels() -> (PathBuf, PathBuf) {
+    let cache = std::env::var_os("CLONE3_ABI_CACHE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/clone3-abi"));
+    let find = || {
+        let glob = |dir_prefix: &str, file_prefix: &str| {
+            std::fs::read_dir(cache.join("kernels")).ok()?.flatten().filter(|d| d.file_name().to_string_lossy().starts_with(dir_prefix)).find_map(|d| {
+                std::fs::read_dir(d.path()).ok()?.flatten().map(|f| f.path()).find(|p| {
+                    let n = p.file_name().unwrap().to_string_lossy().into_owned();
+                    n.starts_with(file_prefix) && !n.ends_with(".elf")
+                })
+            })
+        };
+        Some((glob("linux-image-6.12.117+deb13-amd64_", "vmlinuz-")?, glob("linux-binary-7.2.13+deb14-amd64_", "vmlinuz")?))
+    };
+    find().unwrap_or_else(|| {
+        let o = qemu(&["--arch", "x86_64,x86_64-sid", "--no-snapshot"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+        find().expect("the run cached both kernels")
+    })
+}
+
+/// A real `git bisect` over a repository whose commits swap a 6.12 kernel for a 7.2 one,
+/// judged by a model told the kernels lack exit_signal_in_kernel_clone (v7.1): 6.12 is
+/// good, 7.2 is bad, and a commit whose build fails is skipped (125), never blamed.
+#[test]
+fn bisect_finds_the_commit_that_changed_the_kernel() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !provisioned() {
+        return;
+    }
+    let (old, new) = stock_kernels();
+    let repo = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let o = Command::new("git").args(["-c", "user.name=t", "-c", "user.email=t@t"]).args(args).current_dir(repo.path()).output().unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    git(&["init", "-q"]);
+    std::fs::write(repo.path().join("build.sh"), "case $(cat which) in broken) exit 1;; old) cp \"$OLD\" bzImage;; new) cp \"$NEW\" bzImage;; esac\n").unwrap();
+    let mut planted = String::new();
+    for (i, which) in ["old", "old", "old", "new", "broken", "new"].iter().enumerate() {
+        std::fs::write(repo.path().join("which"), which).unwrap();
+        std::fs::write(repo.path().join("step"), i.to_string()).unwrap();
+        git(&["add", "build.sh", "which", "step"]);
+        git(&["commit", "-qm", &format!("step {i}: {which}")]);
+        if i == 3 {
+            planted = git(&["rev-parse", "--short", "HEAD"]);
+        }
+    }
+    std::fs::write(repo.path().join(".git/info/exclude"), "bzImage\n").unwrap();
+    let tip = git(&["rev-parse", "HEAD"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_clone3-abi"))
+        .args(["bisect", "--good", "HEAD~5", "--bad", "HEAD", "--arch", "x86_64", "--build", "sh build.sh", "--kernel", "bzImage"])
+        .args(["--", "--fixes=-exit_signal_in_kernel_clone"])
+        .env("OLD", &old)
+        .env("NEW", &new)
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.starts_with(&format!("first bad commit: {planted} step 3: new")), "{stdout}{stderr}");
+    assert!(stdout.contains("  FAIL x86_64 exit_signal.nsig_plus_1_with_unmapped_set_tid: expected EINVAL, got EFAULT"), "{stdout}");
+    // Every step's verdict is what its kernel deserves; the broken build, if visited, is a skip.
+    for line in stderr.lines().filter(|l| l.starts_with("clone3-abi: step ")) {
+        let ok = (line.starts_with("clone3-abi: step good:") && line.ends_with(": old"))
+            || (line.starts_with("clone3-abi: step bad:") && line.ends_with(": new"))
+            || (line.starts_with("clone3-abi: step skip:") && line.ends_with(": broken"));
+        assert!(ok, "{line}\n{stderr}");
+    }
+    assert_eq!(git(&["rev-parse", "HEAD"]), tip, "the tree is back where it was (git bisect reset)");
+}

@@ -56,6 +56,14 @@ pub struct QemuArgs {
     /// Boot this kernel (bzImage, Image, or ELF vmlinux) instead of the recipe's (one --arch).
     #[arg(long, value_name = "FILE")]
     kernel: Option<PathBuf>,
+    /// Build the kernel first: this shell command, in the current directory, must make the
+    /// --kernel file; when it fails the commit cannot be tested (125), as `git bisect run` wants.
+    #[arg(long, value_name = "CMD", requires = "kernel")]
+    kernel_build: Option<String>,
+    /// Backports (or reverts) the guests' kernels have that their release does not say, as
+    /// the model names them: `+name,-name` (as `run --fixes`).
+    #[arg(long, value_name = "+FIX,-FIX", value_parser = crate::oracle::parse_fixes, default_value = "", allow_hyphen_values = true)]
+    fixes: crate::oracle::Fixes,
     /// Compare with this snapshot file instead of snapshots/<guest>/<series>.snap; it must
     /// exist and cover what this run skips (else cannot test).
     #[arg(long, value_name = "FILE")]
@@ -202,6 +210,20 @@ pub fn qemu(args: QemuArgs) -> u8 {
     if !single && (args.kernel.is_some() || args.agent.is_some() || args.baseline.is_some()) {
         eprintln!("clone3-abi: --kernel, --agent and --baseline need exactly one --arch");
         return USAGE;
+    }
+    if let Some(cmd) = &args.kernel_build {
+        eprintln!("clone3-abi: building the kernel: {cmd}");
+        match Command::new("sh").args(["-c", cmd]).status() {
+            Ok(s) if s.success() => {}
+            Ok(s) => {
+                eprintln!("clone3-abi: cannot test: the kernel build failed ({s}): {cmd}");
+                return CANNOT_TEST;
+            }
+            Err(e) => {
+                eprintln!("clone3-abi: cannot test: cannot run the kernel build `{cmd}`: {e}");
+                return CANNOT_TEST;
+            }
+        }
     }
     if let Some(k) = &args.kernel {
         if let Err(e) = launch::looks_like_kernel(k) {
@@ -457,7 +479,8 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
         .iter()
         .map(|g| {
             g.outcome.as_ref().map_err(Clone::clone).map(|t| {
-                let (pred, _) = pipeline::predict_all(cases, &t.env, &t.arch);
+                let env = Env { fixes: args.fixes.clone(), ..t.env.clone() };
+                let (pred, _) = pipeline::predict_all(cases, &env, &t.arch);
                 (pipeline::evaluate(cases, pred, t.observed.clone()), t)
             })
         })
@@ -465,7 +488,9 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
     let repro = |name: &str| {
         let kernel = args.kernel.as_ref().map_or(String::new(), |k| format!(" --kernel {}", k.display()));
         let fuzz = args.fuzz.map_or(String::new(), |n| format!(" --fuzz {n} --seed {}", args.seed));
-        format!("clone3-abi qemu --arch {name}{kernel}{fuzz} --no-snapshot")
+        let fixes: Vec<String> = args.fixes.iter().map(|(f, on)| format!("{}{f}", if *on { '+' } else { '-' })).collect();
+        let fixes = if fixes.is_empty() { String::new() } else { format!(" --fixes={}", fixes.join(",")) };
+        format!("clone3-abi qemu --arch {name}{kernel}{fuzz}{fixes} --no-snapshot")
     };
     let results: Vec<report::Guest> = guests
         .iter()
