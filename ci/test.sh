@@ -67,5 +67,8 @@ expect 125 ./target/release/clone3-abi qemu --arch riscv64 --boot-timeout 1 --re
 bash ci/check-reports.sh "$reports/broken"
 # The kselftest collection, installed by the kernel's lib.mk and run by its run_kselftest.sh.
 bash ci/kselftest/check.sh target/release/clone3-abi
+# The LAVA jobs and test definition, validated by LAVA's own schemas, and the x86_64 job run
+# by a local lava-run with the same verdicts as `clone3-abi qemu` (ci/lava/README.md).
+bash ci/lava/check.sh target/release/clone3-abi
 cat "$summary"
 exit "$status"
