@@ -63,7 +63,19 @@ fn dist() -> ExitCode {
     }
     copy(&root.join("README.md"), top.join("share/doc/clone3-abi/README.md"));
     let _ = std::fs::create_dir_all(top.join("share/clone3-abi"));
-    for (from, to) in [("snapshots", "share/clone3-abi/snapshots"), ("qemu-images", "share/clone3-abi/qemu-images")] {
+    let _ = std::fs::create_dir_all(top.join("share/clone3-abi/ci"));
+    // The recipes for other engines go with the tool: a kernel tree's CI fetches the
+    // tarball and runs share/clone3-abi/ci/kernel-tree.sh (ci/github, ci/gitlab).
+    let shared = [
+        ("snapshots", "share/clone3-abi/snapshots"),
+        ("qemu-images", "share/clone3-abi/qemu-images"),
+        ("ci/kernel-tree.sh", "share/clone3-abi/ci/kernel-tree.sh"),
+        ("ci/github", "share/clone3-abi/ci/github"),
+        ("ci/gitlab", "share/clone3-abi/ci/gitlab"),
+        ("ci/lava", "share/clone3-abi/ci/lava"),
+        ("ci/kselftest", "share/clone3-abi/ci/kselftest"),
+    ];
+    for (from, to) in shared {
         ok &= run(Command::new("cp").arg("-r").arg(root.join(from)).arg(top.join(to)));
     }
     if !ok {
