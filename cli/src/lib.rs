@@ -74,6 +74,24 @@ enum Command {
 
 mod run;
 
+/// Set when stdout's reader went away (`clone3-abi list | head`).
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `println!` panics when stdout is a closed pipe. That is the reader's choice, not a crash
+/// of the tool: no panic message or backtrace for it, and the run ends as "cannot test" (it
+/// could not say all it had to), like any output it could not write.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info.payload().downcast_ref::<String>().map(String::as_str).or_else(|| info.payload().downcast_ref::<&str>().copied());
+        if text.is_some_and(|t| t.starts_with("failed printing to stdout") && t.contains("Broken pipe")) {
+            STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
+        default(info)
+    }));
+}
+
 /// The binary's entry point.
 pub fn main() -> ExitCode {
     if agent::is_agent() {
@@ -88,6 +106,7 @@ pub fn main() -> ExitCode {
     };
     // SIGINT/SIGTERM/SIGHUP kill the sandbox, remove the run's cgroup, exit 128 + the signal.
     runner::interrupt::install();
+    quiet_on_closed_stdout();
     // A crash of the tool must never read as "bad kernel" to git bisect.
     match std::panic::catch_unwind(move || match cli.command {
         Command::Run(args) => run::run(args),
@@ -104,6 +123,7 @@ pub fn main() -> ExitCode {
         Command::Bisect(args) => bisect::bisect(args),
     }) {
         Ok(code) => ExitCode::from(code),
+        Err(_) if STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed) => ExitCode::from(CANNOT_TEST),
         Err(_) => {
             // stderr may be a closed pipe: never panic again here (that would exit 101).
             use std::io::Write;
