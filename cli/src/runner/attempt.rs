@@ -22,6 +22,8 @@ pub struct Resources {
     /// The run's cgroup2 directory, or why there is none.
     pub cgroup: Result<CgroupTarget, String>,
     pub not_cgroup: OwnedFd,
+    /// The worker's /proc (O_PATH), which children read through, or why it did not open.
+    pub proc_dir: Result<OwnedFd, String>,
     /// A directory of a cgroup v1 hierarchy, or why there is none.
     pub v1_dir: Result<OwnedFd, String>,
     pub nonce: u64,
@@ -58,14 +60,20 @@ pub fn attempt_prepared(case: &Case, env: &Env, res: &mut Resources, set_tid: Ve
         Ok(v) => v,
         Err(why) => return Observed::NotRun(why),
     };
+    let o = Observe::of(case);
+    let proc_fd = match (&res.proc_dir, o.handlers || o.cgroup) {
+        (Ok(fd), _) => fd.as_raw_fd(),
+        (Err(why), true) => return Observed::NotRun(format!("the child could not look: {why}")),
+        (Err(_), false) => -1,
+    };
     signals::reset();
     res.nonce += 1;
     let usize_ = case.usize(env.page_size);
     let args_ptr = write_args(case, env, res, usize_, set_tid, cgroup);
     let (stack_low, stack_size) = stack_of(case, &res.arena);
-    let o = Observe::of(case);
     let mut ctx = ChildCtx {
         report_fd: res.report_wr.as_raw_fd(),
+        proc_fd,
         nonce: res.nonce,
         read_tls: o.tls,
         read_handlers: o.handlers,
@@ -635,6 +643,68 @@ mod tests {
                 assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "status {st:#x}");
             }
         }
+    }
+
+    /// A child in a mount namespace without /proc (as CLONE_EMPTY_MNTNS makes on 7.1) and a
+    /// new pid namespace still reports its handlers: it reads through the worker's /proc fd.
+    #[test]
+    fn a_child_without_proc_still_looks_at_its_handlers() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: needs root for CLONE_NEWNS | CLONE_NEWPID");
+            return;
+        }
+        let probe = crate::probe::probe().expect("the kernel's facts");
+        let all = clone3_suites::tables::all();
+        let find = |id: &str| all.iter().find(|c| c.id == id).expect("the case").clone();
+        let mut cases = vec![find("sighand.clear"), find("sighand.inherited")];
+        for c in &mut cases {
+            c.flags |= NEWNS | NEWPID;
+        }
+        let plan = Plan {
+            cases: &cases,
+            run: &[true, true],
+            env: &probe.env,
+            arch: &probe.arch,
+            cgroup: crate::runner::CgroupPlan::NotNeeded,
+            cgroup_v1_dir: None,
+            timeout: Duration::from_secs(5),
+        };
+        // Forked: the worker's signal set-up and the lost /proc stay out of the harness.
+        match unsafe { libc::fork() } {
+            0 => unsafe { libc::_exit(handlers_without_proc(&plan)) },
+            pid => {
+                let mut st = 0;
+                assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
+                assert!(libc::WIFEXITED(st), "status {st:#x}");
+                assert_eq!(libc::WEXITSTATUS(st), 0, "1: no /proc-less namespace; 2, 3: a case saw the wrong thing");
+            }
+        }
+    }
+
+    /// In a forked child: the worker's resources, then /proc unmounted, then both cases; 0
+    /// if CLEAR_SIGHAND's child saw SIG_DFL and the other the inherited handler.
+    fn handlers_without_proc(plan: &Plan) -> i32 {
+        signals::setup_worker();
+        let mut res = resources(plan).expect("resources");
+        let root = c"/".as_ptr();
+        let gone = unsafe {
+            libc::unshare(libc::CLONE_NEWNS) == 0
+                && libc::mount(core::ptr::null(), root, core::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, core::ptr::null()) == 0
+                && libc::umount2(c"/proc".as_ptr(), libc::MNT_DETACH) == 0
+        };
+        if !gone || std::path::Path::new("/proc/self").exists() {
+            return 1;
+        }
+        for (code, (case, want)) in (2..).zip(plan.cases.iter().zip([true, false])) {
+            match attempt(case, plan.env, plan.arch, &mut res) {
+                Observed::Ok(view) if view.handlers_default == Some(want) => {}
+                other => {
+                    eprintln!("{}: {other:?}", case.id);
+                    return code;
+                }
+            }
+        }
+        0
     }
 
     #[test]

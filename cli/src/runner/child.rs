@@ -11,6 +11,9 @@ use rustix::fd::BorrowedFd;
 #[repr(C)]
 pub struct ChildCtx {
     pub report_fd: i32,
+    /// The caller's /proc (an O_PATH fd), which the child reads through: its own mount
+    /// namespace may have no /proc (CLONE_EMPTY_MNTNS).
+    pub proc_fd: i32,
     pub nonce: u64,
     pub read_tls: bool,
     pub read_handlers: bool,
@@ -74,11 +77,14 @@ pub unsafe extern "C" fn child_main(ctx: *mut c_void, sp: usize) -> ! {
     if ctx.child_tid_addr != 0 {
         r.child_tid_word = core::ptr::read_volatile(ctx.child_tid_addr as *const i32);
     }
+    // "self" there is this task's pid in that procfs's pid namespace, which is an ancestor
+    // of (or is) the child's own: a new one (CLONE_NEWPID) still names the child.
+    let proc = BorrowedFd::borrow_raw(ctx.proc_fd);
     if ctx.read_handlers {
-        r.handlers_default = looked(handlers_default(c"/proc/self/status"), &mut r.proc_errno);
+        r.handlers_default = looked(handlers_default(proc, c"self/status"), &mut r.proc_errno);
     }
     if ctx.cgroup_line_len > 0 {
-        r.in_cgroup = looked(in_cgroup(&ctx.cgroup_line[..ctx.cgroup_line_len]), &mut r.proc_errno);
+        r.in_cgroup = looked(in_cgroup(proc, &ctx.cgroup_line[..ctx.cgroup_line_len]), &mut r.proc_errno);
     }
     let bytes = core::slice::from_raw_parts((&r as *const Report).cast::<u8>(), Report::SIZE);
     let _ = rustix::io::write(BorrowedFd::borrow_raw(ctx.report_fd), bytes);
@@ -97,13 +103,13 @@ fn looked(seen: Result<bool, i32>, errno: &mut i32) -> i8 {
 }
 
 /// Is SIGUSR1's handler (the caller installs one) back to SIG_DFL? Read from the
-/// `SigCgt` mask in /proc/self/status: glibc's sigaction reads the stack-protector canary
+/// `SigCgt` mask in `status` under `proc` (self/status): glibc's sigaction reads the stack-protector canary
 /// through the thread pointer, which CLONE_SETTLS may have pointed anywhere (a child with
 /// tls 0 died of SIGSEGV in it: found by the fuzzer). `Err(errno)` when the file does not
 /// read, `Err(0)` when it has no SigCgt line.
-fn handlers_default(status: &core::ffi::CStr) -> Result<bool, i32> {
+fn handlers_default(proc: BorrowedFd, status: &core::ffi::CStr) -> Result<bool, i32> {
     let mut buf = [0u8; 4096];
-    let status = read_proc(status, &mut buf)?;
+    let status = read_proc(proc, status, &mut buf)?;
     let line = status.split(|&b| b == b'\n').find(|l| l.starts_with(b"SigCgt:")).ok_or(0)?;
     let caught = line[7..].iter().filter(|b| b.is_ascii_hexdigit()).fold(0u64, |m, &b| {
         (m << 4) | u64::from((b as char).to_digit(16).unwrap_or(0))
@@ -114,8 +120,8 @@ fn handlers_default(status: &core::ffi::CStr) -> Result<bool, i32> {
 /// Is `line` one of /proc/self/cgroup's lines? Matched as the file streams by, in a small
 /// buffer: a fuzz input's stack may be 8 KiB, and the file of a hybrid host with long paths
 /// is not small. `Err` as for [`handlers_default`] when the file does not read or is empty.
-fn in_cgroup(line: &[u8]) -> Result<bool, i32> {
-    let fd = rustix::fs::open(c"/proc/self/cgroup", rustix::fs::OFlags::RDONLY, rustix::fs::Mode::empty()).map_err(|e| e.raw_os_error())?;
+fn in_cgroup(proc: BorrowedFd, line: &[u8]) -> Result<bool, i32> {
+    let fd = open_under(proc, c"self/cgroup")?;
     let mut matcher = LineMatcher::new(line);
     let mut buf = [0u8; 256];
     let mut total = 0;
@@ -165,10 +171,15 @@ impl<'a> LineMatcher<'a> {
     }
 }
 
-/// Reads a small /proc file into `buf` with raw syscalls; `Err(errno)` if it does not open
-/// or a read fails.
-fn read_proc<'a>(path: &core::ffi::CStr, buf: &'a mut [u8]) -> Result<&'a [u8], i32> {
-    let fd = rustix::fs::open(path, rustix::fs::OFlags::RDONLY, rustix::fs::Mode::empty()).map_err(|e| e.raw_os_error())?;
+/// Opens `path` under the /proc fd `proc` for reading.
+fn open_under(proc: BorrowedFd, path: &core::ffi::CStr) -> Result<rustix::fd::OwnedFd, i32> {
+    rustix::fs::openat(proc, path, rustix::fs::OFlags::RDONLY, rustix::fs::Mode::empty()).map_err(|e| e.raw_os_error())
+}
+
+/// Reads a small file under the /proc fd `proc` into `buf` with raw syscalls; `Err(errno)`
+/// if it does not open or a read fails.
+fn read_proc<'a>(proc: BorrowedFd, path: &core::ffi::CStr, buf: &'a mut [u8]) -> Result<&'a [u8], i32> {
+    let fd = open_under(proc, path)?;
     let mut len = 0;
     while len < buf.len() {
         match rustix::io::read(&fd, &mut buf[len..]) {
@@ -183,18 +194,30 @@ fn read_proc<'a>(path: &core::ffi::CStr, buf: &'a mut [u8]) -> Result<&'a [u8], 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustix::fd::{AsFd, OwnedFd};
+
+    fn proc_dir() -> OwnedFd {
+        use rustix::fs::{Mode, OFlags};
+        rustix::fs::open("/proc", OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap()
+    }
+
+    fn own_cgroup_line() -> String {
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        own.lines().find(|l| l.starts_with("0::")).unwrap().to_string()
+    }
 
     #[test]
     fn an_unreadable_status_is_not_looked_at_never_no() {
+        let proc = proc_dir();
         let mut errno = 0;
-        assert_eq!(looked(handlers_default(c"/proc/self/no-such-file"), &mut errno), COULD_NOT_LOOK);
+        assert_eq!(looked(handlers_default(proc.as_fd(), c"self/no-such-file"), &mut errno), COULD_NOT_LOOK);
         assert_eq!(errno, libc::ENOENT);
         // A file without the line is no answer either.
         errno = 0;
-        assert_eq!(looked(handlers_default(c"/proc/self/cmdline"), &mut errno), COULD_NOT_LOOK);
+        assert_eq!(looked(handlers_default(proc.as_fd(), c"self/cmdline"), &mut errno), COULD_NOT_LOOK);
         assert_eq!(errno, 0);
         // The real one reads: the test harness has no SIGUSR1 handler.
-        assert_eq!(handlers_default(c"/proc/self/status"), Ok(true));
+        assert_eq!(handlers_default(proc.as_fd(), c"self/status"), Ok(true));
     }
 
     #[test]
@@ -204,9 +227,70 @@ mod tests {
         assert!(m.feed(b"/b\n"));
         let mut m = LineMatcher::new(b"0::/a/b");
         assert!(!m.feed(b"0::/a/bc\n0::/a/\n"));
-        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-        let line = own.lines().find(|l| l.starts_with("0::")).unwrap();
-        assert_eq!(in_cgroup(line.as_bytes()), Ok(true));
-        assert_eq!(in_cgroup(b"0::/no/such/cgroup"), Ok(false));
+        let proc = proc_dir();
+        assert_eq!(in_cgroup(proc.as_fd(), own_cgroup_line().as_bytes()), Ok(true));
+        assert_eq!(in_cgroup(proc.as_fd(), b"0::/no/such/cgroup"), Ok(false));
+    }
+
+    /// What a CLONE_EMPTY_MNTNS child (7.1) meets, on kernels without it: a mount namespace
+    /// with no /proc, and a new pid namespace whose init is pid 1 to itself.
+    #[test]
+    fn a_child_without_proc_in_a_new_pid_namespace_reads_through_the_fd() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: needs root for unshare(CLONE_NEWNS | CLONE_NEWPID)");
+            return;
+        }
+        let (proc, line) = (proc_dir(), own_cgroup_line());
+        // Forked, so the harness keeps its namespaces; exit codes say which step failed.
+        match unsafe { libc::fork() } {
+            0 => unsafe { libc::_exit(without_proc(proc.as_fd(), line.as_bytes())) },
+            pid => assert_eq!(exit_code(pid), 0, "1-3: no namespace or /proc still there; 4-7: the read through the fd"),
+        }
+    }
+
+    /// In a forked child: drops /proc from a new mount namespace, then looks as pid 1 of a
+    /// new pid namespace; 0 if everything read.
+    fn without_proc(proc: BorrowedFd, line: &[u8]) -> i32 {
+        unsafe {
+            let (null, private) = (core::ptr::null(), libc::MS_REC | libc::MS_PRIVATE);
+            if libc::unshare(libc::CLONE_NEWNS) != 0 || libc::mount(null, c"/".as_ptr(), null, private, core::ptr::null()) != 0 {
+                return 1;
+            }
+            if libc::umount2(c"/proc".as_ptr(), libc::MNT_DETACH) != 0 || std::path::Path::new("/proc/self/status").exists() {
+                return 2;
+            }
+            if libc::unshare(libc::CLONE_NEWPID) != 0 {
+                return 3;
+            }
+            match libc::fork() {
+                0 => libc::_exit(as_init(proc, line)),
+                pid => exit_code(pid),
+            }
+        }
+    }
+
+    fn as_init(proc: BorrowedFd, line: &[u8]) -> i32 {
+        // "self" is this task as the procfs's (ancestor) pid namespace numbers it, not 1.
+        let me = rustix::fs::readlinkat(proc, c"self", Vec::new()).map(|p| p.to_string_lossy().parse::<i32>());
+        match (rustix::process::getpid().as_raw_nonzero().get(), me) {
+            (1, Ok(Ok(pid))) if pid > 1 => {}
+            _ => return 4,
+        }
+        if handlers_default(proc, c"self/status") != Ok(true) {
+            return 5;
+        }
+        if in_cgroup(proc, line) != Ok(true) {
+            return 6;
+        }
+        if handlers_default(proc, c"thread-self/status") != Ok(true) {
+            return 7;
+        }
+        0
+    }
+
+    fn exit_code(pid: i32) -> i32 {
+        let mut st = 0;
+        assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
+        if libc::WIFEXITED(st) { libc::WEXITSTATUS(st) } else { 100 + st }
     }
 }

@@ -112,6 +112,9 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 pub(super) fn resources(plan: &Plan) -> Result<Resources, String> {
     let (report_rd, report_wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
     let not_cgroup = rustix::fs::open("/", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(|e| format!("open /: {e}"))?;
+    // O_PATH: children read through it, in a mount namespace that may have no /proc.
+    let proc_dir = rustix::fs::open("/proc", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty());
+    let proc_dir = proc_dir.map_err(|e| format!("open /proc: {e}"));
     let cgroup = match plan.cgroup {
         CgroupPlan::NotNeeded => Err("the run made no cgroup2 directory (no case asked for one)".to_string()),
         CgroupPlan::Failed(why) => Err(why.to_string()),
@@ -127,6 +130,7 @@ pub(super) fn resources(plan: &Plan) -> Result<Resources, String> {
         report_wr,
         cgroup,
         not_cgroup,
+        proc_dir,
         v1_dir,
         nonce: 0,
         timeout: plan.timeout,
