@@ -11,7 +11,8 @@
 #     and riscv64: job pass, and every case's result equals `clone3-abi qemu --arch A`'s.
 # usage: ci/tuxrun/check.sh [CLONE3_ABI_BINARY]  (agents built, `cargo xtask agents`; kernels
 # are fetched into the cache by `clone3-abi qemu` if missing). Exit 1 on any mismatch.
-# Cost once installed: about 100 s (three reference boots, four tuxrun boots, all TCG).
+# tuxrun runs in the work directory: lava-run's --output-dir is relative (`output`).
+# Cost once installed: about 80-90 s (three reference boots, four tuxrun boots, all TCG).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -68,9 +69,9 @@ done
 k=$(kernel_of x86_64)
 s=$SECONDS
 rc=0
-"$venv/bin/tuxrun" --runtime null --device qemu-x86_64 --kernel "file://$k" \
+(cd "$work" && "$venv/bin/tuxrun" --runtime null --device qemu-x86_64 --kernel "file://$k" \
   --rootfs "file://$work/initramfs-x86_64.cpio.gz" --save-outputs --cache-dir "$work/tuxA" \
-  --lava-definition --log-file-text "$work/A.txt" > "$work/A.out" 2>&1 || rc=$?
+  --lava-definition --log-file-text "$work/A.txt") > "$work/A.out" 2>&1 || rc=$?
 outA=$(ls -d "$work"/tuxA/tests/*/ | head -n1)
 /usr/bin/python3 "$lava/check.py" ktap "$work/A.txt" > "$work/A-ktap.txt"
 echo -n "tuxrun --device qemu-x86_64 (exit $rc, $((SECONDS - s)) s): console KTAP vs reference: "
@@ -116,8 +117,8 @@ for a in x86_64 aarch64 riscv64; do
   /usr/bin/python3 -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); d["context"]["no_kvm"] = True; yaml.safe_dump(d, open(sys.argv[1], "w"), sort_keys=False)' "$work/job-$a.yaml"
   s=$SECONDS
   rc=0
-  "$venv/bin/tuxrun" --runtime null --device qemu-lava --job-definition "file://$work/job-$a.yaml" \
-    --save-outputs --cache-dir "$work/tuxB-$a" > "$work/B-$a.out" 2>&1 || rc=$?
+  (cd "$work" && "$venv/bin/tuxrun" --runtime null --device qemu-lava --job-definition "file://$work/job-$a.yaml" \
+    --save-outputs --cache-dir "$work/tuxB-$a") > "$work/B-$a.out" 2>&1 || rc=$?
   out=$(ls -d "$work"/tuxB-"$a"/tests/*/ | head -n1)
   /usr/bin/python3 "$lava/check.py" lava-results "$out/logs.yaml" > "$work/B-$a.txt"
   echo "tuxrun qemu-lava $a: exit $rc (2 = suites other than tuxrun's own), wall $((SECONDS - s)) s, $(grep -v '^#' "$work/B-$a.txt" | grep -c ' pass$') pass, $(grep -v '^#' "$work/B-$a.txt" | grep -c ' skip$') skip, $(grep -v '^#' "$work/B-$a.txt" | grep -c ' fail$') fail; $(sed -n 's/^# timing: //p' "$work/B-$a.txt")"
