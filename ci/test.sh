@@ -70,6 +70,10 @@ bash ci/kselftest/check.sh target/release/clone3-abi
 # The LAVA jobs and test definition, validated by LAVA's own schemas, and the x86_64 job run
 # by a local lava-run with the same verdicts as `clone3-abi qemu` (ci/lava/README.md).
 bash ci/lava/check.sh target/release/clone3-abi
+# tuxrun (its null runtime over the same lava-run) and the KernelCI job and template
+# (ci/tuxrun/README.md, ci/kernelci/README.md).
+bash ci/tuxrun/check.sh target/release/clone3-abi
+bash ci/kernelci/check.sh target/release/clone3-abi
 # The GitHub and GitLab recipes: actionlint, check-jsonschema's vendored schemas, and the
 # script both call, run for real.
 bash ci/workflows-check.sh target/release/clone3-abi
