@@ -106,6 +106,7 @@ const STACK_CHILDREN: &[&str] = &[
     "flags.alone_vm",
     "ns.newpid_init_shares_sighand",
     "ns.newpid_init_shares_sighand_sigusr1",
+    "stack.between_task_size_max_and_sign_bit",
     "stack.kernel_address",
     "stack.mapped",
     "stack.mapped_small",
@@ -144,6 +145,11 @@ pub static FIXES: &[Fix] = &[
                 ids: &["flags.alone_settls", "tls.low_address", "tls.page", "tls.thread", "tls.zero"],
             },
             Changes { arches: &["aarch64", "riscv64"], ids: &["tls.four_level_task_size_max", "tls.u64_max"] },
+            // Raw high bits: a 32-bit kernel never sees them (0 and 0 either way).
+            Changes {
+                arches: &["x86_64", "i386", "aarch64", "riscv64", "parisc"],
+                ids: &["stack.size_high_bits_only", "stack.stack_high_bits_only"],
+            },
             // STACK_GROWSUP took `stack` as the base anyway, and access_ok refuses nothing.
             Changes { arches: &["parisc"], ids: &["stack.size_without_stack", "stack.stack_without_size"] },
         ],
@@ -203,7 +209,7 @@ pub static FIXES: &[Fix] = &[
         commit: "",
         subject: "x86-64: make access_ok() independent of LAM",
         rules: &["args_valid.stack_not_user"],
-        cases: &[Changes { arches: X86_64_KERNELS, ids: &["stack.past_user_limit"] }],
+        cases: &[Changes { arches: X86_64_KERNELS, ids: &["stack.between_task_size_max_and_sign_bit", "stack.past_user_limit"] }],
         evidence: "a regression, not a fix: from 6.4 x86_64's valid_user_address() only tested the sign bit, so \
                    access_ok(stack, stack_size) took any range ending below 2^63 that does not wrap (the hunk is \
                    quoted in tglx's March 2024 sparse fix; commit id not read here). Undone by x86_user_ptr_max \
@@ -216,7 +222,7 @@ pub static FIXES: &[Fix] = &[
         commit: "86e6b1547b3d",
         subject: "x86: fix user address masking non-canonical speculation issue",
         rules: &["args_valid.stack_not_user"],
-        cases: &[Changes { arches: X86_64_KERNELS, ids: &["stack.past_user_limit"] }],
+        cases: &[Changes { arches: X86_64_KERNELS, ids: &["stack.between_task_size_max_and_sign_bit", "stack.past_user_limit"] }],
         evidence: "6.12-rc5; 6.11.6: Debian's changelog (linux 6.11.6-1) and CVE-2024-50102 (\"affected >=6.4.0 \
                    <6.11.6\"). It set USER_PTR_MAX = TASK_SIZE_MAX - 1 (see x86_access_ok_off_by_one). 6.6.y: a \
                    backport series was posted by Jimmy Tran in July 2025; whether it landed is not known here, so \
@@ -256,7 +262,7 @@ pub static FIXES: &[Fix] = &[
         commit: "6d864a1b1825",
         subject: "pid: only take pidmap_lock once on alloc",
         rules: &["alloc_pid.set_tid"],
-        cases: &[],
+        cases: &[Changes { arches: ALL, ids: &["set_tid.newuser_newpid_nocaps_free_free", "set_tid.own_then_zero"] }],
         evidence: "the order read in Debian's linux-source-7.2 7.2.13-1 kernel/pid.c (alloc_pid): every set_tid level's \
                    range and capability checks before pidmap_lock is taken, then one locked loop that allocates each level \
                    and checks its reaper after the allocation; a third-party copy of a pre-7.2 pid.c with the same loops \
@@ -265,7 +271,8 @@ pub static FIXES: &[Fix] = &[
                    performance change. Seen on the x86_64-sid guest (7.2.13), `qemu --fuzz 20000 --seed 31`: with the 6.19 \
                    order 55 findings (53 EEXIST predicted, EINVAL seen: an inner taken pid and an outer bad one; 2 EINVAL \
                    predicted, EPERM seen: NoCaps NEWUSER|NEWPID), with this fix none; 100000 inputs, none (review finding \
-                   12). No table case tells the orders apart (suites/TABLE-GAPS.md [9])",
+                   12). The set_tid.own_then_zero and set_tid.newuser_newpid_nocaps_free_free cases tell the orders \
+                   apart (suites/TABLE-GAPS.md [9])",
     },
     Fix {
         name: "exit_signal_in_kernel_clone",

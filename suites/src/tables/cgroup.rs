@@ -1,7 +1,7 @@
 //! CLONE_INTO_CGROUP: copy_clone_args_from_user's checks and cgroup_css_set_fork's.
 
-use crate::case::{Case, CgroupArg, Gate, Size};
-use crate::flags::{INTO_CGROUP, NEWCGROUP, VFORK};
+use crate::case::{Case, CgroupArg, Gate, Ptr, Size, Stack};
+use crate::flags::{CHILD_CLEARTID, INTO_CGROUP, NEWCGROUP, SIGHAND, THREAD, VFORK, VM};
 
 fn cg(id: &str, why: &'static str, cgroup: CgroupArg) -> Case {
     Case { flags: INTO_CGROUP, cgroup, ..Case::base(format!("cgroup.{id}"), why) }
@@ -22,5 +22,15 @@ pub fn cases() -> Vec<Case> {
         cg("fd_u64_max", "cgroup = 2^64-1 is EINVAL", CgroupArg::Raw(u64::MAX)),
         cg("fd_zero", "cgroup 0 is fd 0, not unset: EBADF (found by the fuzzer)", CgroupArg::None),
         Case { flags: 0, ..cg("field_without_flag", "the cgroup field is ignored without the flag", CgroupArg::ClosedFd) },
+        // Table gap [4]: a thread cannot change domain cgroups (found by the fuzzer, seed 12345).
+        Case {
+            id: "cgroup.thread_into_target".into(),
+            flags: INTO_CGROUP | THREAD | SIGHAND | VM | CHILD_CLEARTID,
+            exit_signal: 0,
+            stack: Stack::Mapped(super::STACK),
+            child_tid: Ptr::Valid,
+            why: "a CLONE_THREAD child into another domain cgroup is EOPNOTSUPP",
+            ..target()
+        },
     ]
 }

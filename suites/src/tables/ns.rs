@@ -19,6 +19,8 @@ pub fn cases() -> Vec<Case> {
         ns("no_caps_newuser_newpid", "a caller owns the user namespace it creates", NEWUSER | NEWPID),
         ns("no_caps_newuser_newnet_newns", "all namespaces under a new user namespace", NEWUSER | NEWNET | NEWNS),
         ns("no_caps_plain", "a plain child needs no capability", 0),
+        // Table gap [17]: EMPTY_MNTNS implies NEWNS (7.1).
+        ns("no_caps_empty_mntns", "an empty mount namespace needs CAP_SYS_ADMIN", EMPTY_MNTNS),
         // Found by the fuzzer (seed 8): an init sharing our handlers sets our SIGCHLD to SIG_IGN.
         Case {
             caller: Caller::Worker,

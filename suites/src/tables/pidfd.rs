@@ -35,5 +35,17 @@ pub fn cases() -> Vec<Case> {
         },
         Case { flags: PIDFD | NEWPID, ..pfd("with_newpid", "a pidfd for the init of a new namespace", Ptr::Valid) },
         Case { flags: PIDFD | PARENT, exit_signal: 0, ..pfd("with_parent", "a pidfd for a sibling", Ptr::Valid) },
+        // Table gaps [10] and [11].
+        Case {
+            parent_tid: Ptr::Valid,
+            ..pfd("same_as_parent_tid_without_settid", "pidfd == parent_tid is refused only with PARENT_SETTID too", Ptr::SameAsParentTid)
+        },
+        Case {
+            flags: PIDFD | THREAD | SIGHAND | VM | CHILD_CLEARTID,
+            exit_signal: 0,
+            stack: Stack::Mapped(STACK),
+            child_tid: Ptr::Valid,
+            ..pfd("thread_null_pointer", "a thread's pidfd to NULL: refused until 6.9, a fault since", Ptr::Null)
+        },
     ]
 }

@@ -53,6 +53,14 @@ pub fn cases() -> Vec<Case> {
             flags: NEWUSER | NEWPID,
             ..tid("no_caps_newuser_newpid_outer", "but not the level above it", arr(2, &[Tid::Value(1), Tid::Free]))
         },
+        // Table gap [9]: where 7.0's alloc_pid order (every level checked before any is taken) differs.
+        tid("own_then_zero", "a taken inner pid and an invalid outer one: which is looked at first", arr(2, &[Tid::Own, Tid::Value(0)])),
+        Case { flags: NEWPID, ..tid("newpid_free_then_own", "no reaper for a chosen pid, a taken one above", arr(2, &[Tid::Free, Tid::Own])) },
+        Case {
+            caller: Caller::NoCaps,
+            flags: NEWUSER | NEWPID,
+            ..tid("newuser_newpid_nocaps_free_free", "no reaper in the new level, no capability in ours", arr(2, &[Tid::Free, Tid::Free]))
+        },
     ]);
     v
 }

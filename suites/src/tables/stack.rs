@@ -27,5 +27,9 @@ pub fn cases() -> Vec<Case> {
         st("past_user_limit", "a range past the user address limit fails access_ok", Stack::PastUserLimit),
         st("wraps_around", "stack + stack_size overflows", Stack::Raw { stack: u64::MAX - 4095, size: 8192 }),
         st("kernel_address", "a kernel-half address", Stack::Raw { stack: 0xffff_8000_0000_0000, size: 4096 }),
+        // Table gaps [2] and [3] (suites/TABLE-GAPS.md).
+        st("between_task_size_max_and_sign_bit", "x86_64 6.4–6.11.5's access_ok only checked the sign bit", Stack::Raw { stack: 1 << 62, size: 4096 }),
+        st("size_high_bits_only", "a 32-bit kernel keeps the low 32 bits of stack_size: 0", Stack::Raw { stack: 0, size: 1 << 32 }),
+        st("stack_high_bits_only", "and of stack: 0", Stack::Raw { stack: 1 << 32, size: 0 }),
     ]
 }
