@@ -21,20 +21,8 @@ cache=${CLONE3_ABI_CACHE:-$HOME/.cache/clone3-abi}
 export DEBIAN_FRONTEND=noninteractive
 t0=$SECONDS
 
-if ! dpkg -s lava-dispatcher lava-common >/dev/null 2>&1; then
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends lava-dispatcher lava-common >/dev/null
-fi
+templates=$(bash "$root/ci/lava/setup.sh")
 ver=$(dpkg-query -W -f '${Version}' lava-dispatcher)
-templates=$cache/lava/lava-server-$ver/device-types   # as ci/lava/check.sh leaves them
-if [ ! -f "$templates/qemu.jinja2" ]; then
-  tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download -qq "lava-server=$ver" 2>/dev/null)
-  mkdir -p "$templates"
-  dpkg-deb --fsys-tarfile "$tmp"/lava-server_*.deb | tar -x -C "$tmp" ./usr/share/lava-server/device-types
-  cp "$tmp"/usr/share/lava-server/device-types/*.jinja2 "$templates/"
-  rm -rf "$tmp"
-fi
 vbin=$(bash "$root/ci/setup-validators.sh")
 echo "lava-dispatcher/lava-common $ver, jinja2 $($py -c 'import jinja2; print(jinja2.__version__)'), $("$vbin/pip" list 2>/dev/null | awk '$1 == "kcidb-io" {print "kcidb-io " $2}')"
 

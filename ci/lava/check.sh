@@ -21,23 +21,8 @@ py=/usr/bin/python3 # Debian's: lava-common is a Debian package, not in a venv
 cache=${CLONE3_ABI_CACHE:-$HOME/.cache/clone3-abi}
 export DEBIAN_FRONTEND=noninteractive
 
-# lava-dispatcher (lava-run, lava_common's schemas); lava-server's device-type templates, the
-# jinja2 files a LAVA server renders device dictionaries with, taken out of its .deb (the
-# server itself needs PostgreSQL and Django and is never installed).
-if ! dpkg -s lava-dispatcher lava-common >/dev/null 2>&1; then
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends lava-dispatcher lava-common >/dev/null
-fi
+templates=$(bash "$here/setup.sh")
 ver=$(dpkg-query -W -f '${Version}' lava-dispatcher)
-templates=$cache/lava/lava-server-$ver/device-types
-if [ ! -f "$templates/qemu.jinja2" ]; then
-  tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download -qq "lava-server=$ver" 2>/dev/null)
-  mkdir -p "$templates"
-  dpkg-deb --fsys-tarfile "$tmp"/lava-server_*.deb | tar -x -C "$tmp" ./usr/share/lava-server/device-types
-  cp "$tmp"/usr/share/lava-server/device-types/*.jinja2 "$templates/"
-  rm -rf "$tmp"
-fi
 echo "lava-dispatcher $ver, lava-common $(dpkg-query -W -f '${Version}' lava-common), qemu.jinja2 of lava-server $ver"
 
 work=$(mktemp -d)

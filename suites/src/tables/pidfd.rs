@@ -8,6 +8,17 @@ fn pfd(id: &str, why: &'static str, pidfd: Ptr) -> Case {
     Case { flags: PIDFD, pidfd, ..Case::base(format!("pidfd.{id}"), why) }
 }
 
+/// A pthread-like child (its own stack, no exit signal) asking for a pidfd.
+fn thread(id: &str, why: &'static str, pidfd: Ptr) -> Case {
+    Case {
+        flags: PIDFD | THREAD | SIGHAND | VM | CHILD_CLEARTID,
+        exit_signal: 0,
+        stack: Stack::Mapped(STACK),
+        child_tid: Ptr::Valid,
+        ..pfd(id, why, pidfd)
+    }
+}
+
 pub fn cases() -> Vec<Case> {
     vec![
         pfd("valid", "the pidfd answers pidfd_send_signal and waitid(P_PIDFD)", Ptr::Valid),
@@ -26,13 +37,7 @@ pub fn cases() -> Vec<Case> {
             ..pfd("same_word_as_parent_tid", "pidfd == parent_tid is refused", Ptr::SameAsParentTid)
         },
         Case { flags: PIDFD | DETACHED, ..pfd("with_detached", "CLONE_DETACHED is refused", Ptr::Valid) },
-        Case {
-            flags: PIDFD | THREAD | SIGHAND | VM | CHILD_CLEARTID,
-            exit_signal: 0,
-            stack: Stack::Mapped(STACK),
-            child_tid: Ptr::Valid,
-            ..pfd("with_thread", "thread pidfds: refused until 6.9, allowed since", Ptr::Valid)
-        },
+        thread("with_thread", "thread pidfds: refused until 6.9, allowed since", Ptr::Valid),
         Case { flags: PIDFD | NEWPID, ..pfd("with_newpid", "a pidfd for the init of a new namespace", Ptr::Valid) },
         Case { flags: PIDFD | PARENT, exit_signal: 0, ..pfd("with_parent", "a pidfd for a sibling", Ptr::Valid) },
         // Table gaps [10] and [11].
@@ -40,12 +45,6 @@ pub fn cases() -> Vec<Case> {
             parent_tid: Ptr::Valid,
             ..pfd("same_as_parent_tid_without_settid", "pidfd == parent_tid is refused only with PARENT_SETTID too", Ptr::SameAsParentTid)
         },
-        Case {
-            flags: PIDFD | THREAD | SIGHAND | VM | CHILD_CLEARTID,
-            exit_signal: 0,
-            stack: Stack::Mapped(STACK),
-            child_tid: Ptr::Valid,
-            ..pfd("thread_null_pointer", "a thread's pidfd to NULL: refused until 6.9, a fault since", Ptr::Null)
-        },
+        thread("thread_null_pointer", "a thread's pidfd to NULL: refused until 6.9, a fault since", Ptr::Null),
     ]
 }
