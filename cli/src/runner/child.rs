@@ -126,7 +126,7 @@ fn in_cgroup(proc: BorrowedFd, line: &[u8]) -> Result<bool, i32> {
     let mut buf = [0u8; 256];
     let mut total = 0;
     loop {
-        match rustix::io::read(&fd, &mut buf) {
+        match rustix::io::read(fd.fd(), &mut buf) {
             Ok(0) => break,
             Ok(n) => {
                 total += n;
@@ -171,9 +171,31 @@ impl<'a> LineMatcher<'a> {
     }
 }
 
+/// A file the child opened, closed with the raw syscall. Dropping a std `OwnedFd` calls
+/// glibc's close, a cancellation point that reads the thread's state through the thread
+/// pointer, which CLONE_SETTLS may have pointed anywhere: i386 and riscv64 children with
+/// SETTLS|CLEAR_SIGHAND died of SIGSEGV there (the guest fuzzer, seed 31).
+struct ChildFd(i32);
+
+impl ChildFd {
+    fn fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: open until drop.
+        unsafe { BorrowedFd::borrow_raw(self.0) }
+    }
+}
+
+impl Drop for ChildFd {
+    fn drop(&mut self) {
+        // SAFETY: ours, closed once; rustix's linux_raw close is the bare syscall.
+        unsafe { rustix::io::close(self.0) }
+    }
+}
+
 /// Opens `path` under the /proc fd `proc` for reading.
-fn open_under(proc: BorrowedFd, path: &core::ffi::CStr) -> Result<rustix::fd::OwnedFd, i32> {
-    rustix::fs::openat(proc, path, rustix::fs::OFlags::RDONLY, rustix::fs::Mode::empty()).map_err(|e| e.raw_os_error())
+fn open_under(proc: BorrowedFd, path: &core::ffi::CStr) -> Result<ChildFd, i32> {
+    use rustix::fd::IntoRawFd;
+    let fd = rustix::fs::openat(proc, path, rustix::fs::OFlags::RDONLY, rustix::fs::Mode::empty()).map_err(|e| e.raw_os_error())?;
+    Ok(ChildFd(fd.into_raw_fd()))
 }
 
 /// Reads a small file under the /proc fd `proc` into `buf` with raw syscalls; `Err(errno)`
@@ -182,7 +204,7 @@ fn read_proc<'a>(proc: BorrowedFd, path: &core::ffi::CStr, buf: &'a mut [u8]) ->
     let fd = open_under(proc, path)?;
     let mut len = 0;
     while len < buf.len() {
-        match rustix::io::read(&fd, &mut buf[len..]) {
+        match rustix::io::read(fd.fd(), &mut buf[len..]) {
             Ok(0) => break,
             Ok(n) => len += n,
             Err(e) => return Err(e.raw_os_error()),
