@@ -5,6 +5,11 @@ use crate::case::{CgroupArg, Placement, Ptr, Stack, Tail, Tid, Tls};
 use crate::{Case, Env, Release};
 use clone3_arches::ArchProfile;
 
+/// Below this nothing of a process's is ever mapped (vm.mmap_min_addr, Debian's default;
+/// the kernel's own is 4096): a raw address here is known to fault. Between it and the user
+/// address limit a raw address may land on the caller's memory, which the model cannot know.
+pub(super) const MMAP_MIN_ADDR: u64 = 0x10000;
+
 pub struct Input<'a> {
     pub case: &'a Case,
     pub env: &'a Env,

@@ -20,7 +20,7 @@
 //! flag and size checks of copy_clone_args_from_user and clone3_args_valid (no #ifdef:
 //! CLONE_INTO_CGROUP is a known flag without CGROUPS too).
 
-use super::input::{Field, Input, TidAt, SANDBOX_OWN_PIDS};
+use super::input::{Field, Input, TidAt, MMAP_MIN_ADDR, SANDBOX_OWN_PIDS};
 use crate::case::{CgroupArg, Ptr, Tid, Tls};
 use crate::flags::*;
 use super::fixes;
@@ -499,6 +499,12 @@ pub static RULES: &[Rule] = &[
                     Tls::ArchTls => None,
                     // A zeroed user_desc names entry 0, outside the TLS slots.
                     Tls::Page => err(EINVAL),
+                    // A raw value inside the user range (on a native 32-bit kernel, any value
+                    // cut to 32 bits may be) can name readable memory: EINVAL or success then,
+                    // not EFAULT (the i386-native guest fuzzer, seed 31: 0x0831419b, the binary).
+                    Tls::Raw(_) if (MMAP_MIN_ADDR..i.env.user_addr_limit).contains(&tls) => {
+                        Some(Fire::Unpredictable("a raw tls inside the user address range may name a readable user_desc"))
+                    }
                     Tls::None | Tls::Raw(_) => err(EFAULT),
                 },
                 TlsRule::Register => None,

@@ -67,5 +67,12 @@ pub fn cases() -> Vec<Case> {
             needs: &[crate::case::Gate::PidSandbox],
             ..at("ver0_plus_9_one_byte_of_set_tid_size", "usize 73 copies the low byte of set_tid_size", Bytes(73))
         },
+        // Table gap [15]: a usize inside the set_tid word copies its low bytes (little-endian).
+        at("bytes_65_null_set_tid", "usize 65 copies one zero byte of a NULL set_tid", Bytes(65)),
+        at("bytes_71_null_set_tid", "usize 71 copies seven zero bytes of a NULL set_tid", Bytes(71)),
+        Case {
+            set_tid: SetTid::new(Ptr::Valid, 1, &[]),
+            ..at("bytes_71_set_tid", "usize 71 copies seven bytes of a set_tid pointer, never its size: set_tid without a size", Bytes(71))
+        },
     ]
 }
