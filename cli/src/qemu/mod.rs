@@ -475,12 +475,15 @@ fn judge_console(boot: &launch::Boot, cases: &[Case]) -> Result<Tested, Untested
 }
 
 fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz::FuzzInput], guests: &[Guest]) -> u8 {
+    // What the model is told of each guest: what its agent probed, and the --fixes overrides
+    // (the reports show it as judged).
+    let envs: Vec<Option<Env>> = guests.iter().map(|g| g.outcome.as_ref().ok().map(|t| Env { fixes: args.fixes.clone(), ..t.env.clone() })).collect();
     let evaluated: Vec<Result<(Vec<CaseResult>, &Tested), Untested>> = guests
         .iter()
-        .map(|g| {
+        .zip(&envs)
+        .map(|(g, env)| {
             g.outcome.as_ref().map_err(Clone::clone).map(|t| {
-                let env = Env { fixes: args.fixes.clone(), ..t.env.clone() };
-                let (pred, _) = pipeline::predict_all(cases, &env, &t.arch);
+                let (pred, _) = pipeline::predict_all(cases, env.as_ref().expect("a tested guest has an env"), &t.arch);
                 (pipeline::evaluate(cases, pred, t.observed.clone()), t)
             })
         })
@@ -495,12 +498,13 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
     let results: Vec<report::Guest> = guests
         .iter()
         .zip(&evaluated)
-        .map(|(g, e)| report::Guest {
+        .zip(&envs)
+        .map(|((g, e), env)| report::Guest {
             name: &g.recipe.name,
             arch: e.as_ref().map_or("", |(_, t)| t.arch.name),
             kernel: e.as_ref().map_or("", |(_, t)| t.uname.as_str()),
             machine: g.recipe.qemu.binary.trim_start_matches("qemu-system-"),
-            env: e.as_ref().ok().map(|(_, t)| &t.env),
+            env: env.as_ref(),
             outcome: match e {
                 Ok((r, _)) => report::Outcome::Ran(r),
                 Err(Untested::Unavailable(why)) => report::Outcome::Unavailable(why.clone()),
