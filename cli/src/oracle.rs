@@ -41,6 +41,11 @@ pub fn parse_fixes(s: &str) -> Result<Fixes, String> {
     clone3_suites::model::fixes::parse_overrides(s)
 }
 
+/// The `--fixes` value that gives these overrides back: `+name,-name` (what [`parse_fixes`] reads).
+pub fn fixes_arg(fixes: &Fixes) -> String {
+    fixes.iter().map(|(name, has)| format!("{}{name}", if *has { '+' } else { '-' })).collect::<Vec<_>>().join(",")
+}
+
 fn parse_release(s: &str) -> Result<Release, String> {
     Release::parse(s).ok_or_else(|| format!("{s:?} is not a kernel release: give it as 6.6.50 or 7.1"))
 }
@@ -247,8 +252,7 @@ pub fn fingerprint_report(args: FingerprintArgs) -> u8 {
         println!("  (or {}{name}: the table cannot tell it from the above)", if *has { '+' } else { '-' });
     }
     if !f.flipped.is_empty() {
-        let arg: Vec<String> = f.flipped.iter().map(|(n, h)| format!("{}{n}", if *h { '+' } else { '-' })).collect();
-        println!("  run it with: clone3-abi run --fixes {}", arg.join(","));
+        println!("  run it with: clone3-abi run --fixes {}", fixes_arg(&f.flipped));
     }
     println!("releases whose model agrees with every observation: {}", release_ranges(&f.consistent));
     if f.unexplained.is_empty() {

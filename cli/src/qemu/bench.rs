@@ -3,7 +3,7 @@
 //! whole matrix runs as `clone3-abi qemu` runs it. The figure is matrix wall ÷ (Σ floor ÷
 //! cores): 1.0 would be every core booting guests back to back with nothing else to do.
 
-use super::{fetch, find_agents, launch, pvh, recipe, write_initramfs, QemuArgs};
+use super::{agent_for, find_agents, launch, recipe, recipe_kernel, write_initramfs, QemuArgs};
 use crate::{CANNOT_TEST, GOOD};
 use clap::Parser;
 use std::time::{Duration, Instant};
@@ -35,8 +35,8 @@ pub fn bench(guests: &[String]) -> u8 {
     let mut floor = Duration::ZERO;
     println!("{:<12} {:>5} {:>9}", "guest", "accel", "floor");
     for r in &recipes {
-        let agent = agents.iter().find(|(t, _)| *t == r.agent_target).map(|(_, p)| p.clone()).expect("find_agents covers every target");
-        let booted = fetch::kernel_then(r, |k| if r.kernel.pvh { pvh::elf_for(&k) } else { Ok(k) }).and_then(|kernel| {
+        let agent = agent_for(&agents, r).expect("find_agents covers every target");
+        let booted = recipe_kernel(r).and_then(|kernel| {
             let initrd = write_initramfs(&agent, true)?;
             let accel = super::cached_accel(r, &kernel, &initrd);
             let limits = launch::Limits { watchdog: Duration::from_secs(240), boot: Duration::from_secs(120) };

@@ -264,7 +264,7 @@ pub fn qemu(args: QemuArgs) -> u8 {
                 bar.set_prefix(r.name.clone());
                 bar.set_style(indicatif::ProgressStyle::with_template("{prefix:>12} {spinner} {msg}").expect("template"));
                 bar.enable_steady_tick(Duration::from_millis(200));
-                let agent = agents.iter().find(|(t, _)| *t == r.agent_target).map(|(_, p)| p.clone());
+                let agent = agent_for(&agents, &r);
                 let g = run_guest(r, agent, &args, &cases, &|m| bar.set_message(m.to_string()));
                 bar.finish_with_message(match &g.outcome {
                     Ok(_) => "done".to_string(),
@@ -286,7 +286,7 @@ fn run_guest(recipe: Recipe, agent: Option<PathBuf>, args: &QemuArgs, cases: &[C
     say("fetching kernel");
     let kernel = match &args.kernel {
         Some(k) => k.clone(),
-        None => match fetch::kernel_then(&recipe, |k| if recipe.kernel.pvh { pvh::elf_for(&k) } else { Ok(k) }) {
+        None => match recipe_kernel(&recipe) {
             Ok(k) => k,
             Err(e) => return fail(recipe, e),
         },
@@ -324,6 +324,17 @@ fn run_guest(recipe: Recipe, agent: Option<PathBuf>, args: &QemuArgs, cases: &[C
         ))),
     });
     Guest { recipe, accel, boot: Some(boot), outcome }
+}
+
+/// The recipe's kernel as QEMU boots it: fetched and checked, and on x86 the ELF vmlinux
+/// inside the bzImage (PVH), which boots faster.
+fn recipe_kernel(recipe: &Recipe) -> Result<PathBuf, String> {
+    fetch::kernel_then(recipe, |k| if recipe.kernel.pvh { pvh::elf_for(&k) } else { Ok(k) })
+}
+
+/// The agent binary of `recipe`'s target among those [`find_agents`] gave.
+fn agent_for(agents: &[(String, PathBuf)], recipe: &Recipe) -> Option<PathBuf> {
+    agents.iter().find(|(t, _)| *t == recipe.agent_target).map(|(_, p)| p.clone())
 }
 
 /// The default boot limit: a small multiple of the guest's measured time to the agent, so
@@ -491,8 +502,7 @@ fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz:
     let repro = |name: &str| {
         let kernel = args.kernel.as_ref().map_or(String::new(), |k| format!(" --kernel {}", k.display()));
         let fuzz = args.fuzz.map_or(String::new(), |n| format!(" --fuzz {n} --seed {}", args.seed));
-        let fixes: Vec<String> = args.fixes.iter().map(|(f, on)| format!("{}{f}", if *on { '+' } else { '-' })).collect();
-        let fixes = if fixes.is_empty() { String::new() } else { format!(" --fixes={}", fixes.join(",")) };
+        let fixes = if args.fixes.is_empty() { String::new() } else { format!(" --fixes={}", crate::oracle::fixes_arg(&args.fixes)) };
         format!("clone3-abi qemu --arch {name}{kernel}{fuzz}{fixes} --no-snapshot")
     };
     let results: Vec<report::Guest> = guests

@@ -35,8 +35,10 @@ pub fn render(guests: &[Guest]) -> String {
     .unwrap();
     matrix(&mut out, guests);
     failures(&mut out, guests);
-    cross(&mut out, guests);
-    every_case(&mut out, guests);
+    // One pass over the results gives both the cross-arch view and the whole table.
+    let (ran, rows) = (cross_arch::ran(guests), cross_arch::rows(guests));
+    cross(&mut out, &ran, &rows);
+    every_case(&mut out, &ran, &rows);
     out.push_str("</body></html>\n");
     out
 }
@@ -132,17 +134,15 @@ fn failure(out: &mut String, g: &Guest, r: &CaseResult) {
     .unwrap();
 }
 
-fn cross(out: &mut String, guests: &[Guest]) {
+fn cross(out: &mut String, ran: &[&Guest], rows: &[cross_arch::Row]) {
     out.push_str("<h2 id=\"cross-arch\">Cross-arch view</h2>\n");
-    let ran = cross_arch::ran(guests);
     if ran.len() < 2 {
         out.push_str("<p>Fewer than two guests ran cases: nothing to compare.</p>\n");
         return;
     }
-    let rows = cross_arch::rows(guests);
     let differing: Vec<_> = rows.iter().filter(|r| r.diff != Diff::Same).collect();
     write!(out, "<p>{} of {} cases differ between guests.</p>\n<table><tr><th>case</th>", differing.len(), rows.len()).unwrap();
-    for g in &ran {
+    for g in ran {
         write!(out, "<th>{}</th>", e(g.name)).unwrap();
     }
     out.push_str("<th>why</th></tr>\n");
@@ -166,17 +166,16 @@ fn cross(out: &mut String, guests: &[Guest]) {
     out.push_str("</table>\n");
 }
 
-fn every_case(out: &mut String, guests: &[Guest]) {
-    let ran = cross_arch::ran(guests);
+fn every_case(out: &mut String, ran: &[&Guest], rows: &[cross_arch::Row]) {
     if ran.is_empty() {
         return;
     }
     out.push_str("<h2 id=\"cases\">Every case</h2>\n<details><summary>the whole table</summary><table><tr><th>case</th>");
-    for g in &ran {
+    for g in ran {
         write!(out, "<th>{}</th>", e(g.name)).unwrap();
     }
     out.push_str("</tr>\n");
-    for row in cross_arch::rows(guests) {
+    for row in rows {
         write!(out, "<tr><td><code>{}</code></td>", e(row.id)).unwrap();
         for (g, c) in ran.iter().zip(&row.cells) {
             match c {
