@@ -73,6 +73,9 @@ pub struct ArchProfile {
     /// keeps stack, stack_size and tls in `unsigned long`s, so a 32-bit kernel cuts clone3's
     /// u64 fields to their low 32 bits (copy_clone_args_from_user does not check the high ones).
     pub kernel_long_bits: u32,
+    /// Bits of a user pointer in the task (32 for an ia32 task on an x86_64 kernel, whose
+    /// access_ok limit is far above anything it can map).
+    pub task_pointer_bits: u32,
     pub access_ok: AccessOk,
     /// copy_thread took CLONE_SETTLS's value from clone()'s argument registers until the arch
     /// implemented copy_thread_tls (5.5, 5.4.12): clone3, which passes tls in its struct, set
@@ -95,6 +98,7 @@ impl ArchProfile {
         clone3_since: Some((5, 3)),
         pid_max_limit: 4 * 1024 * 1024,
         kernel_long_bits: 64,
+        task_pointer_bits: 64,
         access_ok: AccessOk::X86_64,
         settls_from_clone_regs: false,
     };
@@ -103,6 +107,7 @@ impl ArchProfile {
         name: "i386",
         tls: TlsRule::UserDesc,
         clone_order: CloneOrder::Backwards,
+        task_pointer_bits: 32,
         ..Self::X86_64
     };
     /// A native 32-bit i386 kernel (3G/1G split: TASK_SIZE = PAGE_OFFSET = 0xC0000000).
@@ -126,6 +131,7 @@ impl ArchProfile {
         clone3_since: Some((5, 3)),
         pid_max_limit: 4 * 1024 * 1024,
         kernel_long_bits: 64,
+        task_pointer_bits: 64,
         access_ok: AccessOk::Limit,
         settls_from_clone_regs: true,
     };
@@ -148,6 +154,7 @@ impl ArchProfile {
         clone3_since: None,
         pid_max_limit: 4 * 1024 * 1024,
         kernel_long_bits: 64,
+        task_pointer_bits: 64,
         access_ok: AccessOk::Limit,
         settls_from_clone_regs: false,
     };
@@ -161,6 +168,7 @@ impl ArchProfile {
         default_page_size: 4096,
         access_ok: AccessOk::Always,
         settls_from_clone_regs: true,
+        task_pointer_bits: 32,
         ..Self::IA64
     };
 

@@ -110,6 +110,20 @@ fn mount_all() {
             eprintln!("clone3-abi agent: mount {fstype} on {dir}: {e}");
         }
     }
+    enable_domain_controllers();
+}
+
+/// The guest is ours: its root cgroup hands every domain controller it has to its children,
+/// so that `cgroup.target_with_subtree_control` can run (on a host the run only uses what
+/// its starting cgroup already enables). One at a time: a kernel may refuse one of them.
+fn enable_domain_controllers() {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let have = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+    for c in have.split_whitespace().filter(|c| crate::runner::cgroup::DOMAIN_CONTROLLERS.contains(c)) {
+        if let Err(e) = std::fs::write(root.join("cgroup.subtree_control"), format!("+{c}")) {
+            eprintln!("clone3-abi agent: enable {c} for child cgroups: {e}");
+        }
+    }
 }
 
 fn read_taint() -> Option<u64> {

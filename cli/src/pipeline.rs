@@ -58,9 +58,10 @@ pub fn execute(cases: &[Case], run_mask: &[bool], probe: &Probe, timeout: Durati
     // leaves those cases not run (cannot test), never the whole run.
     let needed = probe.env.cgroup2
         && probe.env.cap_sys_admin
-        && cases.iter().zip(run_mask).any(|(c, run)| *run && c.cgroup == CgroupArg::Target);
+        && cases.iter().zip(run_mask).any(|(c, run)| *run && c.cgroup.is_runs());
+    let busy = cases.iter().zip(run_mask).any(|(c, run)| *run && c.cgroup == CgroupArg::Busy);
     let made = needed.then(|| match &probe.cgroup2_parent {
-        Some(parent) => RunCgroup::make(parent),
+        Some(parent) => RunCgroup::make(parent, busy),
         None => Err("no cgroup2 directory for the run".to_string()),
     });
     let mut plan = plan(cases, run_mask, probe, timeout);

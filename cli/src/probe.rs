@@ -2,7 +2,7 @@
 
 use crate::runner::cgroup::{self, Parent};
 use clone3_arches::ArchProfile;
-use clone3_suites::{Env, Features, Have, Release};
+use clone3_suites::{Env, Features, Have, NsLimits, Release};
 
 /// What the CLI learns before starting the worker.
 pub struct Probe {
@@ -74,6 +74,7 @@ pub fn probe() -> Result<Probe, String> {
         pid_sandbox,
         cgroup2: cgroup2_parent.is_some(),
         cgroup_v1: cgroup_v1_dir.is_some(),
+        cgroup_domain_controller: cgroup2_parent.as_ref().is_some_and(|p| cgroup::domain_controller(&p.dir).is_some()),
         unprivileged_userns,
         user_addr_limit: 0,
         kernel,
@@ -158,6 +159,8 @@ pub struct KernelFiles {
     /// /proc/sys/kernel/unprivileged_userns_clone exists (Debian's patch with USER_NS).
     pub userns_clone_sysctl: bool,
     pub max_user_namespaces: Result<u64, String>,
+    /// `user.max_*_namespaces`, in [`NsLimits::NAMES`] order.
+    pub max_namespaces: [Result<u64, String>; 7],
     pub cmdline: String,
 }
 
@@ -175,8 +178,11 @@ impl KernelFiles {
                 Some(std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(f), &mut out).map(|_| out).map_err(|e| format!("/proc/config.gz: {e}")))
             }
         };
-        let max = text("/proc/sys/user/max_user_namespaces")
-            .and_then(|t| t.trim().parse::<u64>().map_err(|e| format!("/proc/sys/user/max_user_namespaces: {e}")));
+        let sysctl = |name: &str| {
+            let p = format!("/proc/sys/user/{name}");
+            text(&p).and_then(|t| t.trim().parse::<u64>().map_err(|e| format!("{p}: {e}")))
+        };
+        let max = sysctl("max_user_namespaces");
         Self {
             ns,
             filesystems: text("/proc/filesystems"),
@@ -184,6 +190,7 @@ impl KernelFiles {
             sysctl_dir: std::path::Path::new("/proc/sys/kernel").is_dir(),
             userns_clone_sysctl: std::path::Path::new("/proc/sys/kernel/unprivileged_userns_clone").exists(),
             max_user_namespaces: max,
+            max_namespaces: NsLimits::NAMES.map(sysctl),
             cmdline: std::fs::read_to_string("/proc/cmdline").unwrap_or_default(),
         }
     }
@@ -264,7 +271,17 @@ pub fn features(f: &KernelFiles, version: &str, notes: &mut Vec<String>) -> Feat
             None
         }
     };
-    Features { uts_ns, ipc_ns, pid_ns, net_ns, cgroups, time_ns, user_ns, cgroup2_fs, debian_userns_patch, max_user_namespaces }
+    // Without /proc/sys (CONFIG_PROC_SYSCTL off) nothing can have changed a limit from its default.
+    let limits = f.max_namespaces.each_ref().map(|r| match r {
+        Ok(n) => Some(*n),
+        Err(_) if !f.sysctl_dir => Some(clone3_suites::env::MAX_USER_NAMESPACES_DEFAULT),
+        Err(e) => {
+            notes.push(format!("could not read {e}"));
+            None
+        }
+    });
+    let max_namespaces = NsLimits::from_values(limits);
+    Features { uts_ns, ipc_ns, pid_ns, net_ns, cgroups, time_ns, user_ns, cgroup2_fs, debian_userns_patch, max_user_namespaces, max_namespaces }
 }
 
 /// `CONFIG_X=y` in a .config; `# CONFIG_X is not set`, or no line at all (a symbol whose
@@ -289,8 +306,24 @@ mod tests {
             sysctl_dir: true,
             userns_clone_sysctl: true,
             max_user_namespaces: Ok(63229),
+            max_namespaces: [0; 7].map(|_| Ok(63229)),
             cmdline: String::new(),
         }
+    }
+
+    #[test]
+    fn namespace_limits_are_read_and_default_only_without_sysctls() {
+        let mut f = files(FULL);
+        f.max_namespaces[3] = Ok(0);
+        f.max_namespaces[5] = Err("/proc/sys/user/max_net_namespaces: EACCES".into());
+        let mut notes = Vec::new();
+        let k = features(&f, "", &mut notes);
+        assert_eq!((k.max_namespaces.pid, k.max_namespaces.net, k.max_namespaces.mnt), (Some(0), None, Some(63229)));
+        assert!(notes.iter().any(|n| n.contains("max_net_namespaces")), "{notes:?}");
+        // No /proc/sys at all: nothing can have set them.
+        f.sysctl_dir = false;
+        let k = features(&f, "", &mut Vec::new());
+        assert_eq!(k.max_namespaces.net, Some(clone3_suites::env::MAX_USER_NAMESPACES_DEFAULT));
     }
 
     const FULL: &[&str] = &["cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts"];
@@ -298,7 +331,7 @@ mod tests {
     #[test]
     fn a_full_kernel_has_everything() {
         let mut notes = Vec::new();
-        assert_eq!(features(&files(FULL), "#1 SMP PREEMPT_DYNAMIC Debian 6.12.117-1", &mut notes), Features { max_user_namespaces: Some(63229), ..Features::ALL });
+        assert_eq!(features(&files(FULL), "#1 SMP PREEMPT_DYNAMIC Debian 6.12.117-1", &mut notes), Features { max_user_namespaces: Some(63229), max_namespaces: NsLimits::from_values([Some(63229); 7]), ..Features::ALL });
         assert!(notes.is_empty(), "{notes:?}");
     }
 

@@ -73,6 +73,9 @@ pub enum Stack {
     Raw { stack: u64, size: u64 },
     /// A range ending past the arch's user address limit (access_ok fails).
     PastUserLimit,
+    /// A mapped, writable stack of this many bytes whose end is exactly the user address
+    /// limit (the runner maps the top of the user range); the child runs on it.
+    EndsAtUserLimit(u64),
 }
 
 impl Stack {
@@ -80,6 +83,16 @@ impl Stack {
     /// page beyond it.
     pub fn past_user_limit(user_addr_limit: u64) -> (u64, u64) {
         (user_addr_limit - 4096, 2 * 4096)
+    }
+
+    /// The (stack, stack_size) of `EndsAtUserLimit(n)`.
+    pub fn ending_at(user_addr_limit: u64, n: u64) -> (u64, u64) {
+        (user_addr_limit - n, n)
+    }
+
+    /// The child runs on memory the runner mapped for it.
+    pub fn is_mapped(self) -> bool {
+        matches!(self, Stack::Mapped(_) | Stack::EndsAtUserLimit(_))
     }
 }
 
@@ -146,6 +159,43 @@ pub enum CgroupArg {
     /// A directory of a cgroup v1 hierarchy.
     V1Dir,
     Raw(u64),
+    /// The target opened with O_PATH (cgroup_css_set_fork takes it with fget_raw).
+    TargetPath,
+    /// An fd of the target's `cgroup.procs` file: on cgroupfs, but no directory.
+    ProcsFile,
+    /// A cgroup directory the runner removed (rmdir) after opening it.
+    Removed,
+    /// A cgroup with a domain controller enabled in its `cgroup.subtree_control` (the
+    /// no-internal-process rule); needs [`Gate::CgroupDomainController`].
+    Busy,
+    /// A cgroup whose `cgroup.procs` is mode 0444: only CAP_DAC_OVERRIDE may write it.
+    NotWritable,
+    /// A writable cgroup whose parent's `cgroup.procs` is mode 0444, and the caller moved
+    /// into a sibling of it first: that parent is the common ancestor whose `cgroup.procs`
+    /// the migration must be allowed to write. Only `Caller::NoCaps` moves (the worker
+    /// passes the fd from where it is).
+    AncestorNotWritable,
+}
+
+impl CgroupArg {
+    /// A cgroup2 directory of the run's that a child may really be put in.
+    pub fn is_target(self) -> bool {
+        matches!(self, CgroupArg::Target | CgroupArg::TargetPath)
+    }
+
+    /// One of the run's own cgroup2 directories (or a file in one): the case needs them.
+    pub fn is_runs(self) -> bool {
+        matches!(
+            self,
+            CgroupArg::Target
+                | CgroupArg::TargetPath
+                | CgroupArg::ProcsFile
+                | CgroupArg::Removed
+                | CgroupArg::Busy
+                | CgroupArg::NotWritable
+                | CgroupArg::AncestorNotWritable
+        )
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -162,6 +212,9 @@ pub enum Caller {
     Worker,
     /// A child of the worker that dropped every capability (same uid).
     NoCaps,
+    /// A child of the worker started with CLONE_AUTOREAP (v7.1), with the worker's
+    /// capabilities; needs [`Gate::AutoreapedCaller`].
+    Autoreaped,
 }
 
 /// What a case needs from the machine; without it the case is SKIPped with the reason.
@@ -173,6 +226,14 @@ pub enum Gate {
     Cgroup2,
     /// A mounted cgroup v1 hierarchy.
     CgroupV1,
+    /// A domain controller (memory, io, ...) enabled in the `cgroup.subtree_control` of the
+    /// cgroup the run starts in, so that a cgroup of the run's can enable it in turn.
+    CgroupDomainController,
+    /// The task can map the last page below the user address limit: not an ia32 task on
+    /// an x86_64 kernel, whose limit is the 64-bit TASK_SIZE_MAX.
+    UserRangeTop,
+    /// CLONE_AUTOREAP (v7.1), to start a `Caller::Autoreaped`.
+    AutoreapedCaller,
 }
 
 impl Gate {
@@ -181,6 +242,12 @@ impl Gate {
             Gate::PidSandbox => "needs CAP_SYS_ADMIN (runs in the suite's PID-namespace sandbox)",
             Gate::Cgroup2 => "needs a writable cgroup2 mount and CAP_SYS_ADMIN",
             Gate::CgroupV1 => "needs a mounted cgroup v1 hierarchy",
+            Gate::CgroupDomainController => {
+                "needs a domain controller (memory, io, hugetlb, rdma or misc) enabled in the cgroup.subtree_control of \
+                 the cgroup the run starts in (the run changes no cgroup it did not make)"
+            }
+            Gate::UserRangeTop => "needs the last page below the user address limit inside the task's own address space",
+            Gate::AutoreapedCaller => "needs CLONE_AUTOREAP (v7.1) to start its caller with",
         }
     }
 }

@@ -31,6 +31,11 @@ pub struct Env {
     pub pid_sandbox: bool,
     pub cgroup2: bool,
     pub cgroup_v1: bool,
+    /// A domain controller (memory, io, hugetlb, rdma, misc) is enabled in the
+    /// `cgroup.subtree_control` of the cgroup the run starts in. Records without the field
+    /// parse as false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cgroup_domain_controller: bool,
     /// Debian's `kernel.unprivileged_userns_clone` sysctl is not 0 (true where the sysctl
     /// does not exist). Only this sysctl: `user.max_user_namespaces` is
     /// [`Features::max_user_namespaces`], and whether the kernel has Debian's patch at all
@@ -103,6 +108,56 @@ pub struct Features {
     /// `user.max_user_namespaces` in the caller's user namespace: `Some(0)` makes
     /// inc_user_namespaces fail (ENOSPC); `None`: could not be read.
     pub max_user_namespaces: Option<u64>,
+    /// `user.max_{mnt,uts,ipc,pid,cgroup,net,time}_namespaces` in the caller's user namespace:
+    /// 0 makes the namespace's copy fail with ENOSPC (review finding 13, gap [16]).
+    pub max_namespaces: NsLimits,
+}
+
+/// One `user.max_*_namespaces` value per kind that copy_namespaces creates; `None`: could
+/// not be read. Records without them parse as the default of a fresh user namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NsLimits {
+    pub mnt: Option<u64>,
+    pub uts: Option<u64>,
+    pub ipc: Option<u64>,
+    pub pid: Option<u64>,
+    pub cgroup: Option<u64>,
+    pub net: Option<u64>,
+    pub time: Option<u64>,
+}
+
+impl NsLimits {
+    pub const DEFAULT: NsLimits = NsLimits {
+        mnt: Some(MAX_USER_NAMESPACES_DEFAULT),
+        uts: Some(MAX_USER_NAMESPACES_DEFAULT),
+        ipc: Some(MAX_USER_NAMESPACES_DEFAULT),
+        pid: Some(MAX_USER_NAMESPACES_DEFAULT),
+        cgroup: Some(MAX_USER_NAMESPACES_DEFAULT),
+        net: Some(MAX_USER_NAMESPACES_DEFAULT),
+        time: Some(MAX_USER_NAMESPACES_DEFAULT),
+    };
+
+    /// The sysctl names under /proc/sys/user, in the order of the fields.
+    pub const NAMES: [&'static str; 7] = [
+        "max_mnt_namespaces",
+        "max_uts_namespaces",
+        "max_ipc_namespaces",
+        "max_pid_namespaces",
+        "max_cgroup_namespaces",
+        "max_net_namespaces",
+        "max_time_namespaces",
+    ];
+
+    pub fn from_values(v: [Option<u64>; 7]) -> Self {
+        NsLimits { mnt: v[0], uts: v[1], ipc: v[2], pid: v[3], cgroup: v[4], net: v[5], time: v[6] }
+    }
+}
+
+impl Default for NsLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
 }
 
 impl Default for Features {
@@ -124,6 +179,7 @@ impl Features {
         cgroup2_fs: Have::Yes,
         debian_userns_patch: Have::Yes,
         max_user_namespaces: Some(MAX_USER_NAMESPACES_DEFAULT),
+        max_namespaces: NsLimits::DEFAULT,
     };
 }
 
@@ -147,6 +203,7 @@ impl Env {
             pid_sandbox: true,
             cgroup2: true,
             cgroup_v1: true,
+            cgroup_domain_controller: true,
             unprivileged_userns: true,
             user_addr_limit: arch.user_addr_limit,
             kernel: Features::ALL,
@@ -162,6 +219,7 @@ impl Env {
             pid_level: 0,
             pid_sandbox: false,
             cgroup2: false,
+            cgroup_domain_controller: false,
             ..Self::sandboxed_root(release, arch)
         }
     }

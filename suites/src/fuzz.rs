@@ -26,10 +26,48 @@ pub struct FuzzInput {
     pub stack: StackPick,
     pub tls: Tls,
     pub set_tid: SetTidPick,
-    pub cgroup: CgroupArg,
+    pub cgroup: CgroupPick,
     /// A non-zero byte at 88 + n (only read when usize is larger).
     pub tail: Option<u8>,
     pub no_caps: bool,
+}
+
+/// The cgroup fields the fuzzer asks for: `CgroupArg`'s first six, in its order, so that
+/// the same bytes decode to the same inputs as before the table's cgroup cases of
+/// 2026-12-03 (the seeded campaigns in the README stay what they say).
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CgroupPick {
+    None,
+    Target,
+    ClosedFd,
+    NotCgroup,
+    V1Dir,
+    Raw(u64),
+}
+
+impl CgroupPick {
+    fn arg(self) -> CgroupArg {
+        match self {
+            CgroupPick::None => CgroupArg::None,
+            CgroupPick::Target => CgroupArg::Target,
+            CgroupPick::ClosedFd => CgroupArg::ClosedFd,
+            CgroupPick::NotCgroup => CgroupArg::NotCgroup,
+            CgroupPick::V1Dir => CgroupArg::V1Dir,
+            CgroupPick::Raw(v) => CgroupArg::Raw(v),
+        }
+    }
+
+    fn of(arg: CgroupArg) -> Option<Self> {
+        Some(match arg {
+            CgroupArg::None => CgroupPick::None,
+            CgroupArg::Target => CgroupPick::Target,
+            CgroupArg::ClosedFd => CgroupPick::ClosedFd,
+            CgroupArg::NotCgroup => CgroupPick::NotCgroup,
+            CgroupArg::V1Dir => CgroupPick::V1Dir,
+            CgroupArg::Raw(v) => CgroupPick::Raw(v),
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,7 +205,7 @@ impl<'a> Arbitrary<'a> for FuzzInput {
             stack: mostly(u, 2, 3, StackPick::None)?,
             tls: mostly(u, 3, 4, Tls::Page)?,
             set_tid,
-            cgroup: mostly(u, 5, 6, CgroupArg::None)?,
+            cgroup: mostly(u, 5, 6, CgroupPick::None)?,
             tail: mostly(u, 9, 10, None)?,
             no_caps: u.ratio(1, 10)?,
         })
@@ -242,7 +280,7 @@ impl FuzzInput {
         };
         let tids: Vec<Tid> = self.set_tid.tids.iter().map(|t| tid(*t)).collect();
         let set_tid = SetTid { ptr: own_word(self.set_tid.ptr), size: u64::from(self.set_tid.size % 40), tids: Cow::Owned(tids) };
-        let cgroup = self.cgroup;
+        let cgroup = self.cgroup.arg();
         let needs: &'static [Gate] = match (set_tid.size > 0 || set_tid.ptr != Ptr::Null, cgroup) {
             (true, CgroupArg::Target) => &[Gate::PidSandbox, Gate::Cgroup2],
             (true, CgroupArg::V1Dir) => &[Gate::PidSandbox, Gate::CgroupV1],
@@ -343,17 +381,22 @@ impl FuzzInput {
                 Stack::Mapped(n) => StackPick::Mapped((n / 8192).clamp(1, 32) as u8 - 1),
                 Stack::Unmapped(_) => StackPick::Unmapped,
                 Stack::PastUserLimit => StackPick::PastUserLimit,
+                Stack::EndsAtUserLimit(_) => return None,
                 Stack::Raw { stack, size } => StackPick::Raw(stack, size),
             },
             tls: c.tls,
             set_tid: SetTidPick { ptr: back(c.set_tid.ptr), size: c.set_tid.size.min(39) as u8, tids },
-            cgroup: c.cgroup,
+            cgroup: CgroupPick::of(c.cgroup)?,
             tail: match c.tail {
                 Tail::Zero => None,
                 Tail::NonZeroAt(off) if (88..152).contains(&off) => Some((off - 88) as u8),
                 Tail::NonZeroAt(_) => return None,
             },
-            no_caps: c.caller == Caller::NoCaps,
+            no_caps: match c.caller {
+                Caller::Worker => false,
+                Caller::NoCaps => true,
+                Caller::Autoreaped => return None,
+            },
         })
     }
 

@@ -13,7 +13,7 @@ pub mod release;
 pub mod tables;
 
 pub use case::{Caller, Case, CgroupArg, Gate, Placement, Ptr, SetTid, Size, Stack, Tail, Tid, Tls};
-pub use env::{Env, Features, Have};
+pub use env::{Env, Features, Have, NsLimits};
 pub use errno::Errno;
 pub use model::{explain, predict, ChildView, Expect, Fate, Observe, Prediction, SpAt};
 pub use release::Release;

@@ -126,6 +126,8 @@ pub fn c_program(c: &Case, expect: &str) -> String {
         Stack::Unmapped(n) => ("(uintptr_t)hole".into(), n.to_string()),
         Stack::Raw { stack, size } => (format!("{stack:#x}ULL"), format!("{size:#x}ULL")),
         Stack::PastUserLimit => ("user_limit - 4096".into(), "8192".into()),
+        // Not a fuzz input's (the program maps no page at the limit); said, not guessed.
+        Stack::EndsAtUserLimit(n) => (format!("user_limit - {n} /* a page the suite maps there */"), n.to_string()),
     };
     let mut set_tid = String::new();
     for i in 0..(c.set_tid.size as usize).min(64) {
@@ -145,6 +147,8 @@ pub fn c_program(c: &Case, expect: &str) -> String {
         CgroupArg::NotCgroup => "(uint64_t)open(\"/\", O_RDONLY | O_DIRECTORY)".into(),
         CgroupArg::V1Dir => "(uint64_t)(argc > 1 ? open(argv[1], O_RDONLY | O_DIRECTORY) : -1) /* a cgroup v1 directory */".into(),
         CgroupArg::Raw(v) => format!("{v:#x}ULL"),
+        // The run's other cgroups are table cases' only, never a fuzz input's.
+        other => format!("(uint64_t)-1 /* the suite's {other:?} cgroup fd */"),
     };
     let tls = match c.tls {
         Tls::None => "0".into(),
@@ -324,8 +328,9 @@ mod tests {
             // run's cgroups, a CLONE_PARENT child (it would become the test harness's),
             // the capability-less caller, the user address limit (a constant there).
             let parent = case.flags & flags::PARENT != 0;
-            let cgroup = matches!(case.cgroup, CgroupArg::Target | CgroupArg::V1Dir | CgroupArg::Raw(_));
-            if case.set_tid.size > 0 || cgroup || parent || case.caller != clone3_suites::Caller::Worker || matches!(case.stack, Stack::PastUserLimit) {
+            let cgroup = case.cgroup.is_runs() || matches!(case.cgroup, CgroupArg::V1Dir | CgroupArg::Raw(_));
+            let limit = matches!(case.stack, Stack::PastUserLimit | Stack::EndsAtUserLimit(_));
+            if case.set_tid.size > 0 || cgroup || parent || case.caller != clone3_suites::Caller::Worker || limit {
                 continue;
             }
             let expect = predict(&case, &probe.env, &probe.arch).expect;

@@ -30,11 +30,24 @@ pub struct Resources {
     pub timeout: Duration,
 }
 
-/// The run's own cgroup2 directory (made and removed by the CLI: `cgroup::RunCgroup`).
+/// The run's own cgroup2 directories (made and removed by the CLI: `cgroup::RunCgroup`),
+/// opened by the worker: one fd per `CgroupArg` that names one.
 pub struct CgroupTarget {
     pub fd: OwnedFd,
     /// The line `/proc/self/cgroup` shows for a member: `0::/path`.
     pub proc_line: String,
+    /// The target again, opened with O_PATH.
+    pub path_fd: OwnedFd,
+    /// The target's cgroup.procs file.
+    pub procs_fd: OwnedFd,
+    /// A cgroup the worker made, opened and removed.
+    pub removed: OwnedFd,
+    pub locked: OwnedFd,
+    pub ancestor_dst: OwnedFd,
+    /// `ancestor/src/cgroup.procs`, opened for writing by the worker: a capability-less
+    /// caller writes itself into it before the call.
+    pub ancestor_src_procs: OwnedFd,
+    pub busy: Result<OwnedFd, String>,
 }
 
 use clone3_suites::model::CLOSED_FD;
@@ -69,8 +82,15 @@ pub fn attempt_prepared(case: &Case, env: &Env, res: &mut Resources, set_tid: Ve
     signals::reset();
     res.nonce += 1;
     let usize_ = case.usize(env.page_size);
-    let args_ptr = write_args(case, env, res, usize_, set_tid, cgroup);
-    let (stack_low, stack_size) = stack_of(case, &res.arena);
+    let top = match case.stack {
+        Stack::EndsAtUserLimit(n) => match TopOfUserRange::map(env.user_addr_limit, n) {
+            Ok(t) => Some(t),
+            Err(why) => return Observed::NotRun(why),
+        },
+        _ => None,
+    };
+    let (stack_low, stack_size) = top.as_ref().map_or_else(|| stack_of(case, &res.arena), |t| (t.low, t.len));
+    let args_ptr = write_args(case, env, res, usize_, set_tid, cgroup, (stack_low, stack_size));
     let mut ctx = ChildCtx {
         report_fd: res.report_wr.as_raw_fd(),
         proc_fd,
@@ -104,6 +124,10 @@ pub fn attempt_prepared(case: &Case, env: &Env, res: &mut Resources, set_tid: Ve
     };
     if ret < 0 {
         return Observed::from_errno(-ret as i32);
+    }
+    if case.flags & VM != 0 {
+        // A CLONE_VM child may still be on it: never unmap it under its feet.
+        std::mem::forget(top);
     }
     match collect(case, ret as i32, stack_low, stack_size, res, &o) {
         Ok(view) => Observed::Ok(view),
@@ -163,12 +187,19 @@ pub fn clone3_exit_reap(mut args: CloneArgs) -> Result<(), String> {
 /// The `cgroup` field to pass. A case whose fd is not there is not run: a closed fd in
 /// its place would give EBADF, which is what the kernel answers for a v1 directory.
 fn cgroup_value(arg: CgroupArg, res: &Resources) -> Result<u64, String> {
+    let runs = |pick: fn(&CgroupTarget) -> Result<&OwnedFd, &String>| match &res.cgroup {
+        Ok(c) => pick(c).map(|fd| fd.as_raw_fd() as u64).map_err(String::clone),
+        Err(why) => Err(why.clone()),
+    };
     Ok(match arg {
         CgroupArg::None => 0,
-        CgroupArg::Target => match &res.cgroup {
-            Ok(c) => c.fd.as_raw_fd() as u64,
-            Err(why) => return Err(why.clone()),
-        },
+        CgroupArg::Target => runs(|c| Ok(&c.fd))?,
+        CgroupArg::TargetPath => runs(|c| Ok(&c.path_fd))?,
+        CgroupArg::ProcsFile => runs(|c| Ok(&c.procs_fd))?,
+        CgroupArg::Removed => runs(|c| Ok(&c.removed))?,
+        CgroupArg::Busy => runs(|c| c.busy.as_ref())?,
+        CgroupArg::NotWritable => runs(|c| Ok(&c.locked))?,
+        CgroupArg::AncestorNotWritable => runs(|c| Ok(&c.ancestor_dst))?,
         CgroupArg::ClosedFd => CLOSED_FD,
         CgroupArg::NotCgroup => res.not_cgroup.as_raw_fd() as u64,
         CgroupArg::V1Dir => match &res.v1_dir {
@@ -205,22 +236,51 @@ fn stack_of(case: &Case, arena: &Arena) -> (usize, usize) {
     match case.stack {
         Stack::Mapped(n) => (arena.stack.high - n as usize, n as usize),
         Stack::Unmapped(n) => (arena.hole, n as usize),
-        Stack::None | Stack::Raw { .. } | Stack::PastUserLimit => (0, 0),
+        Stack::None | Stack::Raw { .. } | Stack::PastUserLimit | Stack::EndsAtUserLimit(_) => (0, 0),
+    }
+}
+
+/// `Stack::EndsAtUserLimit`: the last bytes below the user address limit, mapped for one
+/// case and unmapped after it.
+struct TopOfUserRange {
+    low: usize,
+    len: usize,
+}
+
+impl TopOfUserRange {
+    fn map(limit: u64, len: u64) -> Result<Self, String> {
+        use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
+        let low = limit.checked_sub(len).and_then(|l| usize::try_from(l).ok()).ok_or("the user address limit is out of this task's reach")?;
+        // SAFETY: a fresh private mapping where nothing is (NOREPLACE refuses to clobber).
+        let got = unsafe { mmap_anonymous(low as *mut _, len as usize, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE) };
+        match got {
+            Ok(p) if p as usize == low => Ok(Self { low, len: len as usize }),
+            Ok(p) => {
+                // A kernel before 4.17 takes NOREPLACE as a hint.
+                let _ = unsafe { rustix::mm::munmap(p, len as usize) };
+                Err(format!("could not map the top of the user range at {low:#x}: the kernel placed it elsewhere"))
+            }
+            Err(e) => Err(format!("could not map the top of the user range at {low:#x}: {e} (the main stack may be there under ASLR)")),
+        }
+    }
+}
+
+impl Drop for TopOfUserRange {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping; no child runs on it any more (see attempt_prepared).
+        let _ = unsafe { rustix::mm::munmap(self.low as *mut _, self.len) };
     }
 }
 
 /// Writes the struct (and the tail) where the case places it; returns the pointer to pass.
-fn write_args(case: &Case, env: &Env, res: &Resources, usize_: u64, set_tid: Vec<i32>, cgroup: u64) -> *mut CloneArgs {
+fn write_args(case: &Case, env: &Env, res: &Resources, usize_: u64, set_tid: Vec<i32>, cgroup: u64, mapped: (usize, usize)) -> *mut CloneArgs {
     let a = &res.arena;
     // Raw values stay 64-bit: on a 32-bit agent `as usize` would cut them (seen on i686:
     // 0xfffffffffffff000 became 0xfffff000 and passed access_ok).
     let (stack, stack_size) = match case.stack {
         Stack::PastUserLimit => Stack::past_user_limit(env.user_addr_limit),
         Stack::Raw { stack, size } => (stack, size),
-        _ => {
-            let (s, n) = stack_of(case, a);
-            (s as u64, n as u64)
-        }
+        _ => (mapped.0 as u64, mapped.1 as u64),
     };
     for (i, t) in set_tid.iter().enumerate() {
         unsafe { a.word(W_SET_TID + 4 * i).write(*t) };
@@ -373,6 +433,7 @@ fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut
         }
         if o.handlers {
             view.handlers_default = Some(looked_at(r.handlers_default, "/proc/self/status", r.proc_errno)?);
+            view.ignored_kept = Some(looked_at(r.ignored_kept, "/proc/self/status", r.proc_errno)?);
         }
         if o.cgroup {
             view.in_cgroup = Some(looked_at(r.in_cgroup, "/proc/self/cgroup", r.proc_errno)?);

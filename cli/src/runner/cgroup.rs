@@ -8,7 +8,12 @@
 //! cgroup the run was started in (a CI job's limits and accounting keep applying).
 //!
 //! It is named `clone3-abi.<pid>.<random>`, made by the CLI before the worker starts and
-//! removed once the sandbox has ended; the worker only opens it. A run holds an flock on
+//! removed once the sandbox has ended; the worker only opens it. Inside it are the other
+//! cgroups the cases name (`CgroupArg`): `locked` (its cgroup.procs mode 0444),
+//! `ancestor` (the same) holding `src` and `dst`, and the one the worker removes itself.
+//! A cgroup with a domain controller in its subtree_control cannot sit inside the target
+//! (the target would then take no processes): it is a sibling, `<name>.busy`, made only
+//! where the starting cgroup enables a domain controller for its children. A run holds an flock on
 //! its directory while anything of it is alive, so a later run can tell a stale directory
 //! (its run was SIGKILLed) from a live one even across PID namespaces, and removes the
 //! stale empty ones at start: rmdir only, which never removes a cgroup with members or
@@ -115,21 +120,82 @@ pub fn proc_line(parent: &str, name: &str) -> String {
     format!("0::{}/{name}", parent.trim_end_matches('/'))
 }
 
+/// The controllers that make a cgroup a domain one (the rest are threaded: cpu, cpuset,
+/// perf_event, pids): enabled in a cgroup's subtree_control, any of them keeps processes out
+/// of it (cgroup_migrate_vet_dst, kernel/cgroup/cgroup.c).
+pub const DOMAIN_CONTROLLERS: [&str; 5] = ["memory", "io", "hugetlb", "rdma", "misc"];
+
+/// The first domain controller `dir`'s cgroup.subtree_control enables for its children.
+pub fn domain_controller(dir: &Path) -> Option<String> {
+    let enabled = std::fs::read_to_string(dir.join("cgroup.subtree_control")).ok()?;
+    enabled.split_whitespace().find(|c| DOMAIN_CONTROLLERS.contains(c)).map(str::to_string)
+}
+
 /// The run's cgroup: removed (rmdir) when dropped, after the sandbox has ended.
 #[derive(Debug)]
 pub struct RunCgroup {
     pub dir: PathBuf,
     /// The line `/proc/self/cgroup` shows for a member: `0::/path`.
     pub proc_line: String,
-    /// Holds the flock that says "in use" to other runs' sweeps.
-    _lock: OwnedFd,
+    /// `<dir>.busy`, or why there is none.
+    pub busy: Result<PathBuf, String>,
+    /// Hold the flocks that say "in use" to other runs' sweeps.
+    _locks: Vec<OwnedFd>,
 }
 
 const PREFIX: &str = "clone3-abi.";
 
+/// The cgroups inside the run's, made in this order (parents first).
+pub const LOCKED: &str = "locked";
+pub const ANCESTOR: &str = "ancestor";
+pub const ANCESTOR_SRC: &str = "ancestor/src";
+pub const ANCESTOR_DST: &str = "ancestor/dst";
+/// Made and removed by the worker (a removed cgroup it still holds open).
+pub const REMOVED: &str = "removed";
+
 impl RunCgroup {
-    /// Removes stale siblings (once per process), then makes `clone3-abi.<pid>.<random>`.
-    pub fn make(parent: &Parent) -> Result<Self, String> {
+    /// Removes stale siblings (once per process), then makes `clone3-abi.<pid>.<random>`
+    /// and what is inside it; with `busy`, the sibling too.
+    pub fn make(parent: &Parent, busy: bool) -> Result<Self, String> {
+        let mut run = Self::make_dir(parent)?;
+        for sub in [LOCKED, ANCESTOR, ANCESTOR_SRC, ANCESTOR_DST] {
+            let d = run.dir.join(sub);
+            std::fs::create_dir(&d).map_err(|e| format!("cannot make the run's cgroup {}: {e}", d.display()))?;
+        }
+        for locked in [LOCKED, ANCESTOR] {
+            use std::os::unix::fs::PermissionsExt;
+            let procs = run.dir.join(locked).join("cgroup.procs");
+            std::fs::set_permissions(&procs, std::fs::Permissions::from_mode(0o444))
+                .map_err(|e| format!("cannot make {} read-only: {e}", procs.display()))?;
+        }
+        if busy {
+            run.busy = run.make_busy(parent);
+        }
+        Ok(run)
+    }
+
+    /// `<dir>.busy` with the parent's domain controller enabled in its subtree_control.
+    fn make_busy(&mut self, parent: &Parent) -> Result<PathBuf, String> {
+        let ctrl = domain_controller(&parent.dir).ok_or_else(|| format!("{} enables no domain controller", parent.dir.display()))?;
+        let mut name = self.dir.clone().into_os_string();
+        name.push(".busy");
+        let dir = PathBuf::from(name);
+        std::fs::create_dir(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+        if let Ok(fd) = open_dir(&dir) {
+            let _ = flock(&fd, FlockOperation::NonBlockingLockExclusive);
+            self._locks.push(fd);
+        }
+        let control = dir.join("cgroup.subtree_control");
+        match std::fs::write(&control, format!("+{ctrl}")) {
+            Ok(()) => Ok(dir),
+            Err(e) => {
+                let _ = std::fs::remove_dir(&dir);
+                Err(format!("cannot enable {ctrl} in {}: {e}", control.display()))
+            }
+        }
+    }
+
+    fn make_dir(parent: &Parent) -> Result<Self, String> {
         static SWEPT: std::sync::Once = std::sync::Once::new();
         SWEPT.call_once(|| sweep(&parent.dir));
         let pid = std::process::id();
@@ -152,7 +218,8 @@ impl RunCgroup {
             // could remove the directory while it is empty, and the cases would say so.
             let _ = flock(&lock, FlockOperation::NonBlockingLockExclusive);
             super::interrupt::cgroup(Some(&dir));
-            return Ok(RunCgroup { proc_line: proc_line(&parent.path, &name), dir, _lock: lock });
+            let busy = Err("no case asked for it".to_string());
+            return Ok(RunCgroup { proc_line: proc_line(&parent.path, &name), dir, busy, _locks: vec![lock] });
         }
         Err(format!("cannot make the run's cgroup in {}: every name tried exists", parent.dir.display()))
     }
@@ -161,9 +228,13 @@ impl RunCgroup {
 impl Drop for RunCgroup {
     fn drop(&mut self) {
         super::interrupt::cgroup(None);
+        if let Ok(busy) = &self.busy {
+            let _ = std::fs::remove_dir(busy);
+        }
         // Members that were just killed may take a moment to leave (EBUSY).
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
+            remove_inner(&self.dir);
             match std::fs::remove_dir(&self.dir) {
                 Ok(()) => return,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
@@ -176,6 +247,18 @@ impl Drop for RunCgroup {
                     return;
                 }
             }
+        }
+    }
+}
+
+/// Removes the cgroups inside `dir`, deepest first: rmdir only (the files of a cgroup
+/// directory go with it), so one with members stays.
+fn remove_inner(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_inner(&entry.path());
+            let _ = std::fs::remove_dir(entry.path());
         }
     }
 }
@@ -199,6 +282,7 @@ fn sweep(parent: &Path) {
         }
         let Ok(fd) = open_dir(&entry.path()) else { continue };
         if flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
+            remove_inner(&entry.path());
             let _ = std::fs::remove_dir(entry.path());
         }
     }

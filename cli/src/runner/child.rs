@@ -38,6 +38,8 @@ pub struct Report {
     pub tls: u64,
     /// 1 yes, 0 no, [`NOT_ASKED`], or [`COULD_NOT_LOOK`] (its /proc file did not read).
     pub handlers_default: i8,
+    /// SIGUSR2 (which the caller ignores) is still SIG_IGN: as `handlers_default`.
+    pub ignored_kept: i8,
     pub in_cgroup: i8,
     /// The errno of the /proc read that failed (0: the file read but lacked its line).
     pub proc_errno: i32,
@@ -68,6 +70,7 @@ pub unsafe extern "C" fn child_main(ctx: *mut c_void, sp: usize) -> ! {
         tid: rustix::thread::gettid().as_raw_nonzero().get(),
         sp: sp as u64,
         handlers_default: NOT_ASKED,
+        ignored_kept: NOT_ASKED,
         in_cgroup: NOT_ASKED,
         ..Report::default()
     };
@@ -81,7 +84,9 @@ pub unsafe extern "C" fn child_main(ctx: *mut c_void, sp: usize) -> ! {
     // of (or is) the child's own: a new one (CLONE_NEWPID) still names the child.
     let proc = BorrowedFd::borrow_raw(ctx.proc_fd);
     if ctx.read_handlers {
-        r.handlers_default = looked(handlers_default(proc, c"self/status"), &mut r.proc_errno);
+        let seen = dispositions(proc, c"self/status");
+        r.handlers_default = looked(seen.map(|d| d.0), &mut r.proc_errno);
+        r.ignored_kept = looked(seen.map(|d| d.1), &mut r.proc_errno);
     }
     if ctx.cgroup_line_len > 0 {
         r.in_cgroup = looked(in_cgroup(proc, &ctx.cgroup_line[..ctx.cgroup_line_len]), &mut r.proc_errno);
@@ -107,14 +112,24 @@ fn looked(seen: Result<bool, i32>, errno: &mut i32) -> i8 {
 /// through the thread pointer, which CLONE_SETTLS may have pointed anywhere (a child with
 /// tls 0 died of SIGSEGV in it: found by the fuzzer). `Err(errno)` when the file does not
 /// read, `Err(0)` when it has no SigCgt line.
+#[cfg(test)]
 fn handlers_default(proc: BorrowedFd, status: &core::ffi::CStr) -> Result<bool, i32> {
+    dispositions(proc, status).map(|d| d.0)
+}
+
+/// [`handlers_default`], and whether SIGUSR2 (the caller sets it to SIG_IGN) is still
+/// ignored, from the `SigIgn` mask of the same read.
+fn dispositions(proc: BorrowedFd, status: &core::ffi::CStr) -> Result<(bool, bool), i32> {
     let mut buf = [0u8; 4096];
     let status = read_proc(proc, status, &mut buf)?;
-    let line = status.split(|&b| b == b'\n').find(|l| l.starts_with(b"SigCgt:")).ok_or(0)?;
-    let caught = line[7..].iter().filter(|b| b.is_ascii_hexdigit()).fold(0u64, |m, &b| {
-        (m << 4) | u64::from((b as char).to_digit(16).unwrap_or(0))
-    });
-    Ok(caught & (1 << (libc::SIGUSR1 - 1)) == 0)
+    let mask = |name: &[u8]| -> Result<u64, i32> {
+        let line = status.split(|&b| b == b'\n').find(|l| l.starts_with(name)).ok_or(0)?;
+        Ok(line[name.len()..].iter().filter(|b| b.is_ascii_hexdigit()).fold(0u64, |m, &b| {
+            (m << 4) | u64::from((b as char).to_digit(16).unwrap_or(0))
+        }))
+    };
+    let bit = |sig: i32| 1u64 << (sig - 1);
+    Ok((mask(b"SigCgt:")? & bit(libc::SIGUSR1) == 0, mask(b"SigIgn:")? & bit(libc::SIGUSR2) != 0))
 }
 
 /// Is `line` one of /proc/self/cgroup's lines? Matched as the file streams by, in a small

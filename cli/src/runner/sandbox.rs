@@ -393,7 +393,7 @@ impl LineReader {
 
 /// Is `fd` readable within `limit` (false: the time ran out)? Err: poll itself failed
 /// (ENOSYS where a kernel lacks the syscall, …), which is no silence.
-fn wait_readable(fd: BorrowedFd, limit: Duration) -> Result<bool, rustix::io::Errno> {
+pub(super) fn wait_readable(fd: BorrowedFd, limit: Duration) -> Result<bool, rustix::io::Errno> {
     let mut fds = [PollFd::new(&fd, PollFlags::IN)];
     let deadline = Instant::now() + limit;
     loop {

@@ -1,6 +1,7 @@
 //! The worker's signal set-up: every signal blocked, so any exit_signal a case asks for
 //! waits as pending (where the runner looks for it) instead of killing or stopping the
-//! worker; and a SIGUSR1 handler for children to inherit (or lose, with CLEAR_SIGHAND).
+//! worker; a SIGUSR1 handler for children to inherit (or lose, with CLEAR_SIGHAND), and
+//! SIGUSR2 ignored (which CLEAR_SIGHAND keeps).
 //!
 //! Raw rt_sig* syscalls with a full 64-bit mask: glibc's sigfillset/sigprocmask leave out
 //! its internal signals 32 and 33, and a child with exit_signal 32 then killed the worker
@@ -27,6 +28,9 @@ pub fn setup_worker() {
         let mut sa: libc::sigaction = core::mem::zeroed();
         sa.sa_sigaction = on_sigusr1 as *const () as usize;
         libc::sigaction(libc::SIGUSR1, &sa, core::ptr::null_mut());
+        // And one ignored signal, which CLEAR_SIGHAND keeps ignored.
+        sa.sa_sigaction = libc::SIG_IGN;
+        libc::sigaction(libc::SIGUSR2, &sa, core::ptr::null_mut());
     }
 }
 

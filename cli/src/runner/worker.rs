@@ -81,7 +81,7 @@ fn run_all(plan: &Plan, out: &mut std::fs::File, current: &std::cell::Cell<Optio
                 }
                 attempt(case, plan.env, plan.arch, &mut res)
             }
-            Caller::NoCaps => without_caps(case, plan, &mut res, inject.as_deref()),
+            Caller::NoCaps | Caller::Autoreaped => in_helper(case, plan, &mut res, inject.as_deref()),
         };
         let line = serde_json::to_string(&Line { index, observed }).expect("serializable");
         if writeln!(out, "{line}").is_err() {
@@ -138,17 +138,46 @@ pub(super) fn resources(plan: &Plan) -> Result<Resources, String> {
 }
 
 fn open_cgroup(made: &RunCgroup) -> Result<CgroupTarget, String> {
+    use super::cgroup::{ANCESTOR_DST, ANCESTOR_SRC, LOCKED, REMOVED};
     if made.proc_line.len() > CGROUP_LINE_MAX {
         return Err(format!("the run's cgroup path is longer than the {CGROUP_LINE_MAX} bytes a child can compare: {}", made.proc_line));
     }
-    let fd = rustix::fs::open(&made.dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| format!("open {}: {e}", made.dir.display()))?;
-    Ok(CgroupTarget { fd, proc_line: made.proc_line.clone() })
+    let open = |p: &std::path::Path, flags: OFlags| {
+        rustix::fs::open(p, flags | OFlags::CLOEXEC, Mode::empty()).map_err(|e| format!("open {}: {e}", p.display()))
+    };
+    let dir = |p: &std::path::Path| open(p, OFlags::RDONLY | OFlags::DIRECTORY);
+    let removed_dir = made.dir.join(REMOVED);
+    std::fs::create_dir(&removed_dir).map_err(|e| format!("cannot make {}: {e}", removed_dir.display()))?;
+    let removed = dir(&removed_dir);
+    std::fs::remove_dir(&removed_dir).map_err(|e| format!("cannot remove {}: {e}", removed_dir.display()))?;
+    Ok(CgroupTarget {
+        fd: dir(&made.dir)?,
+        proc_line: made.proc_line.clone(),
+        path_fd: open(&made.dir, OFlags::PATH | OFlags::DIRECTORY)?,
+        procs_fd: open(&made.dir.join("cgroup.procs"), OFlags::RDONLY)?,
+        removed: removed?,
+        locked: dir(&made.dir.join(LOCKED))?,
+        ancestor_dst: dir(&made.dir.join(ANCESTOR_DST))?,
+        ancestor_src_procs: open(&made.dir.join(ANCESTOR_SRC).join("cgroup.procs"), OFlags::WRONLY)?,
+        busy: made.busy.as_ref().map_err(String::clone).and_then(|b| dir(b)),
+    })
 }
 
-/// Runs one case in a child of the worker that dropped every capability; the child
-/// sends its `Observed` back as JSON.
-fn without_caps(case: &Case, plan: &Plan, res: &mut Resources, inject: Option<&str>) -> Observed {
+/// `CgroupArg::AncestorNotWritable`: the capability-less caller first joins the target's
+/// sibling, so that their parent (whose cgroup.procs is read-only) is the common ancestor.
+fn move_next_to_target(case: &Case, res: &Resources) -> Result<(), String> {
+    if case.cgroup != clone3_suites::CgroupArg::AncestorNotWritable {
+        return Ok(());
+    }
+    let cg = res.cgroup.as_ref().map_err(String::clone)?;
+    // "0" is the writer itself, whatever its pid namespace.
+    rustix::io::write(&cg.ancestor_src_procs, b"0").map(drop).map_err(|e| format!("cannot join the target's sibling cgroup: {e}"))
+}
+
+/// Runs one case in a helper child of the worker, which sends its `Observed` back as JSON:
+/// for `Caller::NoCaps` a fork that drops every capability, for `Caller::Autoreaped` a
+/// clone3(CLONE_AUTOREAP) child, which keeps them.
+fn in_helper(case: &Case, plan: &Plan, res: &mut Resources, inject: Option<&str>) -> Observed {
     let set_tid = match prepare(case, plan.env, plan.arch, res) {
         Ok(t) => t,
         Err(why) => return Observed::NotRun(why),
@@ -156,38 +185,100 @@ fn without_caps(case: &Case, plan: &Plan, res: &mut Resources, inject: Option<&s
     let Ok((rd, wr)) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) else {
         return Observed::NotRun("pipe failed".into());
     };
-    match unsafe { libc::fork() } {
-        -1 => Observed::NotRun(format!("fork: {}", std::io::Error::last_os_error())),
-        0 => {
-            drop(rd);
-            let none = rustix::thread::CapabilitySet::empty();
-            let sets = rustix::thread::CapabilitySets { effective: none, permitted: none, inheritable: none };
-            // A panic here must not unwind into the worker's loop, in this process.
-            let observed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                if inject == Some(case.id.as_str()) {
-                    panic!("injected by {INJECT_PANIC}");
-                }
-                match rustix::thread::set_capabilities(None, sets) {
-                    Ok(()) => attempt_prepared(case, plan.env, res, set_tid),
-                    Err(e) => Observed::NotRun(format!("capset: {e}")),
-                }
-            }))
-            .unwrap_or_else(|panic| Observed::NotRun(format!("the runner panicked at {} (capability-less helper): {}", case.id, panic_text(&*panic))));
-            let mut f = std::fs::File::from(wr);
-            let _ = f.write_all(serde_json::to_string(&observed).unwrap_or_default().as_bytes());
-            unsafe { libc::_exit(0) }
-        }
-        pid => {
-            drop(wr);
-            let text = super::sandbox::read_bounded(rd.as_fd(), plan.timeout * 2);
-            let mut st = 0;
-            if text.is_none() {
-                unsafe { libc::kill(pid, libc::SIGKILL) };
+    let helper = match Helper::start(case.caller) {
+        Ok(h) => h,
+        Err(why) => return Observed::NotRun(why),
+    };
+    let Some(helper) = helper else {
+        drop(rd);
+        // A panic here must not unwind into the worker's loop, in this process.
+        let observed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if inject == Some(case.id.as_str()) {
+                panic!("injected by {INJECT_PANIC}");
             }
-            unsafe { libc::waitpid(pid, &mut st, libc::__WALL) };
-            match text.and_then(|t| serde_json::from_str(&t).ok()) {
-                Some(o) => o,
-                None => Observed::NotRun("the capability-less helper sent nothing".into()),
+            match become_caller(case, res) {
+                Ok(()) => attempt_prepared(case, plan.env, res, set_tid),
+                Err(why) => Observed::NotRun(why),
+            }
+        }))
+        .unwrap_or_else(|panic| Observed::NotRun(format!("the runner panicked at {} ({:?} helper): {}", case.id, case.caller, panic_text(&*panic))));
+        let mut f = std::fs::File::from(wr);
+        let _ = f.write_all(serde_json::to_string(&observed).unwrap_or_default().as_bytes());
+        unsafe { libc::_exit(0) }
+    };
+    drop(wr);
+    let text = super::sandbox::read_bounded(rd.as_fd(), plan.timeout * 2);
+    helper.end(text.is_none(), plan.timeout);
+    match text.and_then(|t| serde_json::from_str(&t).ok()) {
+        Some(o) => o,
+        None => Observed::NotRun(format!("the {:?} helper sent nothing", case.caller)),
+    }
+}
+
+/// What the helper does before the call: NoCaps moves (for `AncestorNotWritable`) and
+/// drops every capability; the autoreaped caller is ready as it starts.
+fn become_caller(case: &Case, res: &Resources) -> Result<(), String> {
+    if case.caller != Caller::NoCaps {
+        return Ok(());
+    }
+    move_next_to_target(case, res)?;
+    let none = rustix::thread::CapabilitySet::empty();
+    let sets = rustix::thread::CapabilitySets { effective: none, permitted: none, inheritable: none };
+    rustix::thread::set_capabilities(None, sets).map_err(|e| format!("capset: {e}"))
+}
+
+/// A running helper, seen from the worker.
+enum Helper {
+    Forked(libc::pid_t),
+    /// Reaped by the kernel when it exits: its pidfd says when.
+    Autoreaped(OwnedFd),
+}
+
+impl Helper {
+    /// `None` in the helper itself.
+    fn start(caller: Caller) -> Result<Option<Self>, String> {
+        if caller != Caller::Autoreaped {
+            return match unsafe { libc::fork() } {
+                -1 => Err(format!("fork: {}", std::io::Error::last_os_error())),
+                0 => Ok(None),
+                pid => Ok(Some(Helper::Forked(pid))),
+            };
+        }
+        let mut pidfd: i32 = -1;
+        let mut args = clone3_arches::CloneArgs {
+            flags: clone3_suites::flags::AUTOREAP | clone3_suites::flags::PIDFD,
+            pidfd: &mut pidfd as *mut i32 as u64,
+            // CLONE_AUTOREAP takes no exit signal.
+            exit_signal: 0,
+            ..super::attempt::sigchld_only()
+        };
+        // SAFETY: fork-like (no CLONE_VM, no stack): the child returns here on a copy of
+        // this single-threaded worker, like fork's.
+        match unsafe { clone3_arches::clone3(&mut args, core::mem::size_of::<clone3_arches::CloneArgs>()) } {
+            0 => Ok(None),
+            r if r < 0 => Err(format!("cannot start an autoreaped caller: clone3(CLONE_AUTOREAP): {}", std::io::Error::from_raw_os_error(-r as i32))),
+            _ => Ok(Some(Helper::Autoreaped(unsafe { rustix::fd::FromRawFd::from_raw_fd(pidfd) }))),
+        }
+    }
+
+    /// Kills it when `kill`, and waits (bounded) until it is gone.
+    fn end(self, kill: bool, timeout: Duration) {
+        match self {
+            Helper::Forked(pid) => {
+                let mut st = 0;
+                if kill {
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+                unsafe { libc::waitpid(pid, &mut st, libc::__WALL) };
+            }
+            Helper::Autoreaped(fd) => {
+                if kill {
+                    let _ = rustix::process::pidfd_send_signal(&fd, rustix::process::Signal::KILL);
+                }
+                // Readable once it has exited; the kernel reaps it.
+                let _ = super::sandbox::wait_readable(fd.as_fd(), timeout);
+                // A CLONE_PARENT child of it is the worker's: reap what has ended.
+                while unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG | libc::__WALL) } > 0 {}
             }
         }
     }

@@ -140,6 +140,8 @@ pub static FIXES: &[Fix] = &[
         cases: &[
             // Every mapped stack was the raw SP (the child faults), every raw one unchecked.
             Changes { arches: GROWS_DOWN, ids: STACK_CHILDREN },
+            // Not on an ia32 task of an x86_64 kernel, where it cannot run (Gate::UserRangeTop).
+            Changes { arches: &["x86_64", "i386-native", "aarch64", "riscv64"], ids: &["stack.ends_at_user_limit"] },
             Changes {
                 arches: &["x86_64", "aarch64", "riscv64"],
                 ids: &["flags.alone_settls", "tls.low_address", "tls.page", "tls.thread", "tls.zero"],
@@ -222,7 +224,10 @@ pub static FIXES: &[Fix] = &[
         commit: "86e6b1547b3d",
         subject: "x86: fix user address masking non-canonical speculation issue",
         rules: &["args_valid.stack_not_user"],
-        cases: &[Changes { arches: X86_64_KERNELS, ids: &["stack.between_task_size_max_and_sign_bit", "stack.past_user_limit"] }],
+        cases: &[
+            Changes { arches: X86_64_KERNELS, ids: &["stack.between_task_size_max_and_sign_bit", "stack.past_user_limit"] },
+            Changes { arches: &["x86_64"], ids: &["stack.ends_at_user_limit"] },
+        ],
         evidence: "6.12-rc5; 6.11.6: Debian's changelog (linux 6.11.6-1) and CVE-2024-50102 (\"affected >=6.4.0 \
                    <6.11.6\"). It set USER_PTR_MAX = TASK_SIZE_MAX - 1 (see x86_access_ok_off_by_one). 6.6.y: a \
                    backport series was posted by Jimmy Tran in July 2025; whether it landed is not known here, so \
@@ -235,10 +240,10 @@ pub static FIXES: &[Fix] = &[
         commit: "573f45a9f9a4",
         subject: "x86: fix off-by-one in access_ok()",
         rules: &["args_valid.stack_not_user"],
-        cases: &[],
+        cases: &[Changes { arches: &["x86_64"], ids: &["stack.ends_at_user_limit"] }],
         evidence: "6.13-rc1 merge window; 6.12.2: the \"Linux 6.12.2\" announcement's shortlog; 6.11.11: \"[PATCH \
                    6.11 480/817]\" (3 Dec 2024) and that day's linux-6.11.y push. Debian 6.12.118's common.c has \
-                   USER_PTR_MAX = TASK_SIZE_MAX. No table case ends exactly at the limit (suites/TABLE-GAPS.md)",
+                   USER_PTR_MAX = TASK_SIZE_MAX. Seen through stack.ends_at_user_limit (gap [1])",
     },
     Fix {
         name: "copy_sighand_u64_flags",

@@ -163,7 +163,15 @@ impl<'a> Input<'a> {
             CgroupArg::Raw(v) => v,
             CgroupArg::None => 0,
             CgroupArg::ClosedFd => CLOSED_FD,
-            CgroupArg::Target | CgroupArg::NotCgroup | CgroupArg::V1Dir => 3,
+            CgroupArg::Target
+            | CgroupArg::NotCgroup
+            | CgroupArg::V1Dir
+            | CgroupArg::TargetPath
+            | CgroupArg::ProcsFile
+            | CgroupArg::Removed
+            | CgroupArg::Busy
+            | CgroupArg::NotWritable
+            | CgroupArg::AncestorNotWritable => 3,
         }
     }
 
@@ -200,6 +208,7 @@ impl<'a> Input<'a> {
             Stack::Raw { stack, .. } => stack,
             Stack::Mapped(_) | Stack::Unmapped(_) => 0x1000_0000, // some mapped-range address
             Stack::PastUserLimit => Stack::past_user_limit(self.env.user_addr_limit).0,
+            Stack::EndsAtUserLimit(n) => Stack::ending_at(self.env.user_addr_limit, n).0,
         }
     }
 
@@ -209,6 +218,7 @@ impl<'a> Input<'a> {
             Stack::Raw { size, .. } => size,
             Stack::Mapped(n) | Stack::Unmapped(n) => n,
             Stack::PastUserLimit => Stack::past_user_limit(self.env.user_addr_limit).1,
+            Stack::EndsAtUserLimit(n) => n,
         }
     }
 

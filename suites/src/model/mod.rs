@@ -38,7 +38,7 @@ pub struct Prediction {
 
 /// Predicts what `env.release` does with `case` on `arch`.
 pub fn predict(case: &Case, env: &Env, arch: &ArchProfile) -> Prediction {
-    if let Some(why) = missing_gate(case, env) {
+    if let Some(why) = missing_gate(case, env, arch) {
         return Prediction { expect: Expect::Skip(why), rule: "gate", source: String::new() };
     }
     let input = Input::new(case, env, arch);
@@ -76,11 +76,11 @@ pub fn explain(case: &Case, env: &Env, arch: &ArchProfile) -> Vec<Step> {
 
 /// The first gate this machine does not meet, as the SKIP reason: the kernel's missing
 /// feature when that is why, else what the run lacks.
-fn missing_gate(case: &Case, env: &Env) -> Option<String> {
-    case.needs.iter().find_map(|&g| gate_reason(g, env))
+fn missing_gate(case: &Case, env: &Env, arch: &ArchProfile) -> Option<String> {
+    case.needs.iter().find_map(|&g| gate_reason(g, env, arch))
 }
 
-fn gate_reason(g: Gate, env: &Env) -> Option<String> {
+fn gate_reason(g: Gate, env: &Env, arch: &ArchProfile) -> Option<String> {
     let k = &env.kernel;
     let why = match g {
         Gate::PidSandbox if env.pid_sandbox => return None,
@@ -98,6 +98,15 @@ fn gate_reason(g: Gate, env: &Env) -> Option<String> {
             (Have::Unknown, true) => "needs a writable cgroup2 mount: none found (/proc/filesystems could not be read)",
             (Have::Yes, true) => "needs a writable cgroup2 mount: none mounted, or it is read-only",
         },
+        Gate::CgroupDomainController if env.cgroup_domain_controller => return None,
+        Gate::CgroupDomainController => g.reason(),
+        Gate::UserRangeTop if arch.task_pointer_bits >= 64 || env.user_addr_limit <= 1 << arch.task_pointer_bits => return None,
+        Gate::UserRangeTop => {
+            "needs the last page below the user address limit: a 32-bit task on a 64-bit kernel cannot map it \
+             (access_ok's limit there is the 64-bit TASK_SIZE_MAX)"
+        }
+        Gate::AutoreapedCaller if env.has_feature("autoreap_nnp_autokill") => return None,
+        Gate::AutoreapedCaller => g.reason(),
         Gate::CgroupV1 if env.cgroup_v1 => return None,
         Gate::CgroupV1 => match k.cgroups {
             Have::No => "needs a cgroup v1 hierarchy: the kernel has no cgroups (CONFIG_CGROUPS off)",

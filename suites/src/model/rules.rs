@@ -377,8 +377,9 @@ pub static RULES: &[Rule] = &[
         source: "CLONE_PARENT from a task started with CLONE_AUTOREAP: its child would get exit_signal 0 without \
                  being autoreaped. Brauner added the check on Oleg's review of the v7.1 series (fsdevel, 28 Feb 2026); \
                  placed after the AUTOREAP checks and before CLONE_NNP's, as a copy of the merged fork.c has it \
-                 (review finding 11). The runner's worker is never autoreaped (Env::caller_autoreaped)",
-        check: |i| when(i.has(PARENT) && i.env.caller_autoreaped, EINVAL),
+                 (review finding 11). The runner's worker is never autoreaped (Env::caller_autoreaped); \
+                 Caller::Autoreaped is a child of it that is",
+        check: |i| when(i.has(PARENT) && (i.env.caller_autoreaped || i.case.caller == crate::Caller::Autoreaped), EINVAL),
     },
     Rule {
         id: "copy_process.nnp_with_thread",
@@ -447,11 +448,27 @@ pub static RULES: &[Rule] = &[
     // copy_cgroup_ns, whose !CONFIG_CGROUPS stub (include/linux/cgroup.h) returns the old
     // namespace: CLONE_NEWCGROUP without cgroups succeeds and shares the caller's (none).
     Rule {
+        id: "create_new_namespaces.max_mnt_namespaces",
+        function: "copy_mnt_ns (fs/namespace.c) → inc_mnt_namespaces → inc_ucount (kernel/ucount.c)",
+        when: Always,
+        source: "user.max_mnt_namespaces = 0 in the caller's user namespace (or any above it): ENOSPC, the first namespace copy_namespaces creates \
+                 (review finding 13, gap [16])",
+        check: |i| ns_limit(i, NEWNS, i.env.kernel.max_namespaces.mnt, "user.max_mnt_namespaces could not be read"),
+    },
+    Rule {
         id: "create_new_namespaces.no_uts_ns",
         function: "copy_utsname (include/linux/utsname.h, the !CONFIG_UTS_NS stub)",
         when: Always,
         source: "CLONE_NEWUTS without CONFIG_UTS_NS: -EINVAL, after copy_namespaces' EPERM and NEWIPC|SYSVSEM checks",
         check: |i| ns_stub(i, NEWUTS, i.env.kernel.uts_ns, "CONFIG_UTS_NS"),
+    },
+    Rule {
+        id: "create_new_namespaces.max_uts_namespaces",
+        function: "copy_utsname (kernel/utsname.c) → inc_uts_namespaces → inc_ucount (kernel/ucount.c)",
+        when: Always,
+        source: "user.max_uts_namespaces = 0 in the caller's user namespace (or any above it): ENOSPC, after the CONFIG_UTS_NS stub \
+                 (review finding 13, gap [16])",
+        check: |i| ns_limit(i, NEWUTS, i.env.kernel.max_namespaces.uts, "user.max_uts_namespaces could not be read"),
     },
     Rule {
         id: "create_new_namespaces.no_ipc_ns",
@@ -461,11 +478,38 @@ pub static RULES: &[Rule] = &[
         check: |i| ns_stub(i, NEWIPC, i.env.kernel.ipc_ns, "CONFIG_IPC_NS"),
     },
     Rule {
+        id: "create_new_namespaces.max_ipc_namespaces",
+        function: "copy_ipcs (ipc/namespace.c) → inc_ipc_namespaces → inc_ucount (kernel/ucount.c)",
+        when: Always,
+        source: "user.max_ipc_namespaces = 0 in the caller's user namespace (or any above it): ENOSPC, after the CONFIG_IPC_NS stub \
+                 (review finding 13, gap [16])",
+        check: |i| ns_limit(i, NEWIPC, i.env.kernel.max_namespaces.ipc, "user.max_ipc_namespaces could not be read"),
+    },
+    Rule {
         id: "create_new_namespaces.no_pid_ns",
         function: "copy_pid_ns (include/linux/pid_namespace.h, the !CONFIG_PID_NS stub)",
         when: Always,
         source: "CLONE_NEWPID without CONFIG_PID_NS: -EINVAL",
         check: |i| ns_stub(i, NEWPID, i.env.kernel.pid_ns, "CONFIG_PID_NS"),
+    },
+    Rule {
+        id: "create_new_namespaces.max_pid_namespaces",
+        function: "copy_pid_ns → create_pid_namespace (kernel/pid_namespace.c) → inc_pid_namespaces → inc_ucount (kernel/ucount.c)",
+        when: Always,
+        source: "user.max_pid_namespaces = 0 in the caller's user namespace (or any above it): ENOSPC, after the CONFIG_PID_NS stub \
+                 (review finding 13, gap [16])",
+        check: |i| ns_limit(i, NEWPID, i.env.kernel.max_namespaces.pid, "user.max_pid_namespaces could not be read"),
+    },
+    Rule {
+        id: "create_new_namespaces.max_cgroup_namespaces",
+        function: "copy_cgroup_ns (kernel/cgroup/namespace.c) → inc_cgroup_namespaces → inc_ucount (kernel/ucount.c)",
+        when: Always,
+        source: "user.max_cgroup_namespaces = 0 in the caller's user namespace (or any above it): ENOSPC, called between copy_pid_ns and copy_net_ns (without CONFIG_CGROUPS nothing is counted) \
+                 (review finding 13, gap [16])",
+        check: |i| match i.env.kernel.cgroups {
+            Have::No => None,
+            _ => ns_limit(i, NEWCGROUP, i.env.kernel.max_namespaces.cgroup, "user.max_cgroup_namespaces could not be read"),
+        },
     },
     Rule {
         id: "create_new_namespaces.no_net_ns",
@@ -475,11 +519,27 @@ pub static RULES: &[Rule] = &[
         check: |i| ns_stub(i, NEWNET, i.env.kernel.net_ns, "CONFIG_NET_NS"),
     },
     Rule {
+        id: "create_new_namespaces.max_net_namespaces",
+        function: "copy_net_ns (net/core/net_namespace.c) → inc_net_namespaces → inc_ucount (kernel/ucount.c)",
+        when: Always,
+        source: "user.max_net_namespaces = 0 in the caller's user namespace (or any above it): ENOSPC, after the CONFIG_NET_NS stub \
+                 (review finding 13, gap [16])",
+        check: |i| ns_limit(i, NEWNET, i.env.kernel.max_namespaces.net, "user.max_net_namespaces could not be read"),
+    },
+    Rule {
         id: "create_new_namespaces.no_time_ns",
         function: "copy_time_ns (include/linux/time_namespace.h, the !CONFIG_TIME_NS stub)",
         when: Always,
         source: "CLONE_NEWTIME without CONFIG_TIME_NS: -EINVAL (the last namespace copied)",
         check: |i| ns_stub(i, NEWTIME, i.env.kernel.time_ns, "CONFIG_TIME_NS"),
+    },
+    Rule {
+        id: "create_new_namespaces.max_time_namespaces",
+        function: "copy_time_ns (kernel/time/namespace.c) → inc_time_namespaces → inc_ucount (kernel/ucount.c)",
+        when: Always,
+        source: "user.max_time_namespaces = 0 in the caller's user namespace (or any above it): ENOSPC, after the CONFIG_TIME_NS stub \
+                 (review finding 13, gap [16])",
+        check: |i| ns_limit(i, NEWTIME, i.env.kernel.max_namespaces.time, "user.max_time_namespaces could not be read"),
     },
     Rule {
         id: "copy_thread.settls",
@@ -553,9 +613,54 @@ pub static RULES: &[Rule] = &[
                 // The runner has fewer than 64 fds open; which of them a small number names is its business.
                 CgroupArg::Raw(v) if v < 64 => Some(Fire::Unpredictable("cgroup names one of the runner's own fds")),
                 CgroupArg::Raw(_) => err(EBADF),
-                CgroupArg::Target => None,
+                // css_tryget_online_from_dir wants a kernfs directory (gap [8]).
+                CgroupArg::ProcsFile => err(EBADF),
+                CgroupArg::Target
+                | CgroupArg::TargetPath
+                | CgroupArg::Removed
+                | CgroupArg::Busy
+                | CgroupArg::NotWritable
+                | CgroupArg::AncestorNotWritable => None,
             }
         },
+    },
+    Rule {
+        id: "cgroup_get_from_file.offline",
+        function: "cgroup_css_set_fork → cgroup_get_from_file → css_tryget_online_from_dir (kernel/cgroup/cgroup.c)",
+        when: Feature("into_cgroup"),
+        source: "a removed cgroup's css is offline (kill_css at rmdir), so css_tryget_online fails: -ENOENT, \
+                 before the v1 check; cgroup_css_set_fork's own cgroup_is_dead → -ENODEV is not reached \
+                 (gap [5]; read in 6.1 and 6.12)",
+        check: |i| when(into(i, CgroupArg::Removed), ENOENT),
+    },
+    Rule {
+        id: "cgroup_may_write.target",
+        function: "cgroup_css_set_fork → cgroup_may_write (kernel/cgroup/cgroup.c)",
+        when: Feature("into_cgroup"),
+        source: "inode_permission(MAY_WRITE) on the target's cgroup.procs: mode 0444 is -EACCES for a caller \
+                 without CAP_DAC_OVERRIDE, its owner included (gap [7]; ef2c41cf38a7, 5.7)",
+        check: |i| when(into(i, CgroupArg::NotWritable) && !i.caller_dac_override(), EACCES),
+    },
+    Rule {
+        id: "cgroup_procs_write_permission.common_ancestor",
+        function: "cgroup_attach_permissions → cgroup_procs_write_permission (kernel/cgroup/cgroup.c)",
+        when: Feature("into_cgroup"),
+        source: "the caller must be allowed to write the cgroup.procs of the closest common ancestor of its own \
+                 cgroup and the target: mode 0444 there is -EACCES without CAP_DAC_OVERRIDE (gap [7]). The runner \
+                 moves only a capability-less caller next to the target; the worker's common ancestor is the \
+                 run's starting cgroup, which it may write",
+        check: |i| {
+            let moved = i.case.caller == crate::Caller::NoCaps;
+            when(into(i, CgroupArg::AncestorNotWritable) && moved && !i.caller_dac_override(), EACCES)
+        },
+    },
+    Rule {
+        id: "cgroup_migrate_vet_dst.no_internal_process",
+        function: "cgroup_attach_permissions → cgroup_migrate_vet_dst (kernel/cgroup/cgroup.c)",
+        when: Feature("into_cgroup"),
+        source: "a non-root cgroup with a domain controller in cgroup.subtree_control cannot be a thread root and \
+                 takes no processes: -EBUSY, before the thread-domain check (gap [6]; read in 6.1 and 6.12)",
+        check: |i| when(into(i, CgroupArg::Busy), EBUSY),
     },
     Rule {
         id: "cgroup_attach_permissions.thread_domain",
@@ -566,11 +671,20 @@ pub static RULES: &[Rule] = &[
                  within its own domain: src dom_cgrp != dst dom_cgrp gives EOPNOTSUPP. The runner's target is \
                  a fresh (domain) cgroup below the caller's, so a thread into it is EOPNOTSUPP (read in 6.1 and 6.12)",
         check: |i| {
-            let into_target = i.has(INTO_CGROUP) && i.case.cgroup == CgroupArg::Target && i.env.kernel.cgroups == Have::Yes;
-            if into_target && i.has(THREAD) { err(EOPNOTSUPP) } else { None }
+            // Every cgroup of the run's is a fresh domain cgroup below the caller's.
+            if i.has(INTO_CGROUP) && i.case.cgroup.is_runs() && i.env.kernel.cgroups == Have::Yes && i.has(THREAD) {
+                err(EOPNOTSUPP)
+            } else {
+                None
+            }
         },
     },
 ];
+
+/// CLONE_INTO_CGROUP into `arg`, on a kernel with cgroups (without them cgroup_can_fork is a stub).
+fn into(i: &Input, arg: CgroupArg) -> bool {
+    i.has(INTO_CGROUP) && i.case.cgroup == arg && i.env.kernel.cgroups == Have::Yes
+}
 
 /// A feature the kernel may lack: `No` is the stub's EINVAL; `Unknown` cannot be predicted.
 fn missing(have: Have, option: &'static str) -> Option<Fire> {
@@ -578,6 +692,15 @@ fn missing(have: Have, option: &'static str) -> Option<Fire> {
         Have::Yes => None,
         Have::No => err(EINVAL),
         Have::Unknown => Some(Fire::Unpredictable(unknown_reason(option))),
+    }
+}
+
+/// A namespace kind's `user.max_*_namespaces`: 0 is ENOSPC for its flag.
+fn ns_limit(i: &Input, flag: u64, limit: Option<u64>, unread: &'static str) -> Option<Fire> {
+    match (i.has(flag), limit) {
+        (false, _) => None,
+        (true, Some(n)) => when(n == 0, ENOSPC),
+        (true, None) => Some(Fire::Unpredictable(unread)),
     }
 }
 
@@ -745,12 +868,18 @@ fn access_ok(i: &Input, s: u64, n: u64) -> bool {
 }
 
 impl Input<'_> {
-    /// CAP_SYS_ADMIN of whoever calls clone3.
+    /// CAP_SYS_ADMIN of whoever calls clone3 (the autoreaped caller keeps the worker's).
     pub fn caller_admin(&self) -> bool {
-        self.env.cap_sys_admin && self.case.caller == crate::Caller::Worker
+        self.env.cap_sys_admin && self.case.caller != crate::Caller::NoCaps
+    }
+
+    /// CAP_DAC_OVERRIDE of whoever calls clone3: the worker runs as root with every
+    /// capability wherever it has CAP_SYS_ADMIN (the runner's sandbox); NoCaps has none.
+    pub fn caller_dac_override(&self) -> bool {
+        self.caller_admin()
     }
 
     pub fn caller_checkpoint_restore(&self) -> bool {
-        (self.env.cap_checkpoint_restore || self.env.cap_sys_admin) && self.case.caller == crate::Caller::Worker
+        (self.env.cap_checkpoint_restore || self.env.cap_sys_admin) && self.case.caller != crate::Caller::NoCaps
     }
 }

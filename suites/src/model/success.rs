@@ -2,7 +2,7 @@
 //! the fields [`Observe`] names for a case; the model predicts the same fields.
 
 use super::input::{Input, MMAP_MIN_ADDR};
-use crate::case::{CgroupArg, Ptr, Stack, Tls};
+use crate::case::{Ptr, Stack, Tls};
 use crate::flags::*;
 use crate::Case;
 use clone3_arches::{StackRule, TlsRule};
@@ -60,6 +60,9 @@ pub struct ChildView {
     /// The child found SIGUSR1's handler (installed by the caller) reset to SIG_DFL.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub handlers_default: Option<bool>,
+    /// The child found SIGUSR2 (set to SIG_IGN by the caller) still ignored.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ignored_kept: Option<bool>,
     /// The returned pidfd answered pidfd_send_signal(0) (and waitid(P_PIDFD) reaped the child).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub pidfd_usable: Option<bool>,
@@ -99,7 +102,7 @@ impl Observe {
     pub fn of(c: &Case) -> Self {
         let f = c.flags;
         Self {
-            sp: matches!(c.stack, Stack::Mapped(_)),
+            sp: c.stack.is_mapped(),
             tls: f & SETTLS != 0 && c.tls != Tls::None,
             tid: f & NEWPID != 0 || c.set_tid.size > 0,
             ret_pid: c.set_tid.size > u64::from(f & NEWPID != 0),
@@ -108,7 +111,7 @@ impl Observe {
             cleartid: f & CHILD_CLEARTID != 0 && f & VM != 0 && c.child_tid == Ptr::Valid,
             handlers: f & CLEAR_SIGHAND != 0 || c.family() == "sighand",
             pidfd: f & PIDFD != 0 && c.pidfd == Ptr::Valid,
-            cgroup: f & INTO_CGROUP != 0 && c.cgroup == CgroupArg::Target,
+            cgroup: f & INTO_CGROUP != 0 && c.cgroup.is_target(),
             exit_signal: f & (THREAD | PARENT) == 0,
             caller_sigchld: f & SIGHAND != 0,
         }
@@ -181,6 +184,9 @@ pub(super) fn view(i: &Input) -> ChildView {
         child_tid_written: o.child_tid.then_some(true),
         cleartid_woke: o.cleartid.then_some(true),
         handlers_default: o.handlers.then_some(i.has(CLEAR_SIGHAND) && !clear_sighand_lost),
+        // copy_sighand copies the table; CLEAR_SIGHAND's flush_signal_handlers(tsk, 0)
+        // resets handlers but keeps SIG_IGN (kernel/signal.c; gap [12]).
+        ignored_kept: o.handlers.then_some(true),
         // An autoreaped child is gone before the caller can signal or wait for it.
         pidfd_usable: (o.pidfd && !autoreaped).then_some(true),
         in_cgroup: o.cgroup.then_some(true),

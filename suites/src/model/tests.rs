@@ -669,3 +669,85 @@ fn a_faulting_namespace_init_that_shares_handlers_is_autoreaped() {
     assert_eq!(fate(x86(&init(crate::case::SIGCHLD), (6, 18, 0))), Some(Fate::Silent));
     assert_eq!(fate(x86(&init(10), (6, 18, 0))), Some(Fate::Signaled(11)));
 }
+
+#[test]
+fn cgroup_targets_in_cgroup_css_set_fork_order() {
+    use crate::Caller::{NoCaps, Worker};
+    let into = |arg, caller, flags| case(|c| (c.flags, c.cgroup, c.caller) = (INTO_CGROUP | flags, arg, caller));
+    let r = (6, 12, 0);
+    // fget_raw takes O_PATH; css_tryget_online_from_dir wants a directory, online.
+    assert!(is_ok(&x86(&into(CgroupArg::TargetPath, Worker, 0), r)));
+    assert_eq!(x86(&into(CgroupArg::ProcsFile, Worker, 0), r), errno(Errno::EBADF));
+    assert_eq!(x86(&into(CgroupArg::Removed, NoCaps, 0), r), errno(Errno::ENOENT));
+    // cgroup_may_write, then the common ancestor's, both inode_permission: CAP_DAC_OVERRIDE passes.
+    assert_eq!(x86(&into(CgroupArg::NotWritable, NoCaps, 0), r), errno(Errno::EACCES));
+    assert!(is_ok(&x86(&into(CgroupArg::NotWritable, Worker, 0), r)));
+    assert_eq!(x86(&into(CgroupArg::AncestorNotWritable, NoCaps, 0), r), errno(Errno::EACCES));
+    assert!(is_ok(&x86(&into(CgroupArg::AncestorNotWritable, Worker, 0), r)));
+    // cgroup_migrate_vet_dst's EBUSY comes before the thread-domain EOPNOTSUPP.
+    let thread = THREAD | SIGHAND | VM;
+    let busy_thread = Case { stack: Stack::Mapped(65536), exit_signal: 0, ..into(CgroupArg::Busy, Worker, thread) };
+    assert_eq!(x86(&busy_thread, r), errno(Errno::EBUSY));
+    let path_thread = Case { cgroup: CgroupArg::TargetPath, ..busy_thread.clone() };
+    assert_eq!(x86(&path_thread, r), errno(Errno::EOPNOTSUPP));
+    // Before CLONE_INTO_CGROUP (5.7) the struct is 80 bytes: a non-zero cgroup word is E2BIG.
+    for arg in [CgroupArg::Removed, CgroupArg::Busy, CgroupArg::NotWritable] {
+        assert_eq!(x86(&into(arg, NoCaps, 0), (5, 6, 0)), errno(Errno::E2BIG), "{arg:?}");
+    }
+}
+
+#[test]
+fn a_zero_namespace_limit_is_enospc_in_create_new_namespaces_order() {
+    let limited = |f: fn(&mut crate::NsLimits)| {
+        let mut env = Env::sandboxed_root(Release::new(6, 12, 0), &ArchProfile::X86_64);
+        f(&mut env.kernel.max_namespaces);
+        env
+    };
+    let run = |env: &Env, flags| predict(&case(|c| c.flags = flags), env, &ArchProfile::X86_64).expect;
+    let no_pid = limited(|l| l.pid = Some(0));
+    assert_eq!(run(&no_pid, NEWPID), errno(Errno::ENOSPC));
+    // The caller's namespace counts for a child namespace's too (inc_ucount walks up).
+    assert_eq!(run(&no_pid, NEWUSER | NEWPID), errno(Errno::ENOSPC));
+    assert!(is_ok(&run(&no_pid, NEWNET)));
+    // copy_mnt_ns is first, copy_time_ns last.
+    let no_mnt_time = limited(|l| (l.mnt, l.time) = (Some(0), Some(0)));
+    assert_eq!(predict(&case(|c| c.flags = NEWNS | NEWTIME), &no_mnt_time, &ArchProfile::X86_64).rule, "create_new_namespaces.max_mnt_namespaces");
+    // Not read: not predicted, only where the flag asks for that kind.
+    let unread = limited(|l| l.net = None);
+    assert!(matches!(run(&unread, NEWNET), Expect::Skip(_)));
+    assert!(is_ok(&run(&unread, NEWUTS)));
+    // The capability check comes first.
+    let nocaps = case(|c| (c.flags, c.caller) = (NEWPID, crate::Caller::NoCaps));
+    assert_eq!(predict(&nocaps, &no_pid, &ArchProfile::X86_64).expect, errno(Errno::EPERM));
+}
+
+#[test]
+fn a_stack_ending_at_the_limit_is_refused_only_between_user_ptr_max_and_its_off_by_one_fix() {
+    let c = case(|c| (c.stack, c.needs) = (Stack::EndsAtUserLimit(16384), &[crate::Gate::UserRangeTop]));
+    for refused in [(6, 11, 6), (6, 11, 10), (6, 12, 0), (6, 12, 1)] {
+        assert_eq!(x86(&c, refused), errno(Errno::EINVAL), "{refused:?}");
+    }
+    for taken in [(6, 1, 0), (6, 11, 5), (6, 11, 11), (6, 12, 2), (6, 13, 0)] {
+        match x86(&c, taken) {
+            Expect::Ok(v) => assert_eq!(v.sp, Some(SpAt::Top), "{taken:?}"),
+            other => panic!("{taken:?}: {other:?}"),
+        }
+    }
+    // Everywhere else a range ending at the limit is inside it.
+    assert!(is_ok(&on(&c, (6, 12, 0), ArchProfile::AARCH64)));
+    assert!(is_ok(&on(&c, (6, 12, 0), ArchProfile::I386_NATIVE)));
+    assert!(matches!(on(&c, (6, 12, 0), ArchProfile::I386_COMPAT), Expect::Skip(_)));
+}
+
+#[test]
+fn clear_sighand_keeps_ignored_signals() {
+    let c = case(|c| c.flags = CLEAR_SIGHAND);
+    for arch in [ArchProfile::X86_64, ArchProfile::I386_NATIVE] {
+        for r in [(5, 5, 0), (6, 1, 100), (6, 18, 0)] {
+            match on(&c, r, arch) {
+                Expect::Ok(v) => assert_eq!(v.ignored_kept, Some(true), "{} {r:?}", arch.name),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}

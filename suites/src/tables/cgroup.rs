@@ -1,6 +1,6 @@
 //! CLONE_INTO_CGROUP: copy_clone_args_from_user's checks and cgroup_css_set_fork's.
 
-use crate::case::{Case, CgroupArg, Gate, Ptr, Size, Stack};
+use crate::case::{Caller, Case, CgroupArg, Gate, Ptr, Size, Stack};
 use crate::flags::{CHILD_CLEARTID, INTO_CGROUP, NEWCGROUP, SIGHAND, THREAD, VFORK, VM};
 
 fn cg(id: &str, why: &'static str, cgroup: CgroupArg) -> Case {
@@ -30,6 +30,37 @@ pub fn cases() -> Vec<Case> {
             stack: Stack::Mapped(super::STACK),
             child_tid: Ptr::Valid,
             why: "a CLONE_THREAD child into another domain cgroup is EOPNOTSUPP",
+            ..target()
+        },
+        // Table gaps [5] – [8] (suites/TABLE-GAPS.md).
+        Case { id: "cgroup.target_o_path".into(), cgroup: CgroupArg::TargetPath, why: "an O_PATH fd of the target works", ..target() },
+        Case { id: "cgroup.procs_file".into(), cgroup: CgroupArg::ProcsFile, why: "a cgroupfs file is no cgroup: EBADF", ..target() },
+        Case { id: "cgroup.removed_target".into(), cgroup: CgroupArg::Removed, why: "a removed cgroup is ENOENT", ..target() },
+        Case {
+            id: "cgroup.target_with_subtree_control".into(),
+            cgroup: CgroupArg::Busy,
+            needs: &[Gate::Cgroup2, Gate::CgroupDomainController],
+            why: "a cgroup with a domain controller enabled for its children takes no processes: EBUSY",
+            ..target()
+        },
+        Case {
+            id: "cgroup.target_not_writable".into(),
+            cgroup: CgroupArg::NotWritable,
+            caller: Caller::NoCaps,
+            why: "a target whose cgroup.procs the caller may not write is EACCES",
+            ..target()
+        },
+        Case {
+            id: "cgroup.target_not_writable_root".into(),
+            cgroup: CgroupArg::NotWritable,
+            why: "CAP_DAC_OVERRIDE may write it",
+            ..target()
+        },
+        Case {
+            id: "cgroup.ancestor_not_writable".into(),
+            cgroup: CgroupArg::AncestorNotWritable,
+            caller: Caller::NoCaps,
+            why: "the common ancestor's cgroup.procs must be writable too: EACCES",
             ..target()
         },
     ]

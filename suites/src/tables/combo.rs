@@ -92,6 +92,17 @@ pub fn cases() -> Vec<Case> {
             ..combo("pidfd_autokill_nnp_no_caps", "with CLONE_NNP it needs no capability", PIDFD | AUTOREAP | PIDFD_AUTOKILL | NNP, 0)
         },
         combo("empty_mntns_with_fs", "CLONE_EMPTY_MNTNS implies CLONE_NEWNS, which refuses CLONE_FS", EMPTY_MNTNS | FS, SIGCHLD_),
+        // Review finding 11: a caller that is itself autoreaped, and its control.
+        Case {
+            caller: crate::case::Caller::Autoreaped,
+            needs: &[crate::case::Gate::AutoreapedCaller],
+            ..combo("parent_from_autoreaped", "an autoreaped task's CLONE_PARENT child would be neither reaped nor signalled", PARENT, 0)
+        },
+        Case {
+            caller: crate::case::Caller::Autoreaped,
+            needs: &[crate::case::Gate::AutoreapedCaller],
+            ..combo("fork_from_autoreaped", "an autoreaped task forks like any other", 0, SIGCHLD_)
+        },
     ]
 }
 

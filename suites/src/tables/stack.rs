@@ -31,5 +31,10 @@ pub fn cases() -> Vec<Case> {
         st("between_task_size_max_and_sign_bit", "x86_64 6.4–6.11.5's access_ok only checked the sign bit", Stack::Raw { stack: 1 << 62, size: 4096 }),
         st("size_high_bits_only", "a 32-bit kernel keeps the low 32 bits of stack_size: 0", Stack::Raw { stack: 0, size: 1 << 32 }),
         st("stack_high_bits_only", "and of stack: 0", Stack::Raw { stack: 1 << 32, size: 0 }),
+        // Table gap [1]: x86's USER_PTR_MAX was one byte short on 6.11.6 – 6.12.1.
+        Case {
+            needs: &[crate::case::Gate::UserRangeTop],
+            ..st("ends_at_user_limit", "a mapped stack ending exactly at the user address limit", Stack::EndsAtUserLimit(16 * 1024))
+        },
     ]
 }

@@ -98,7 +98,11 @@ fn no_table_case_is_unpredictable_in_the_sandbox() {
         for release in [Release::new(5, 10, 0), Release::new(6, 12, 0), Release::new(7, 1, 0)] {
             let env = Env::sandboxed_root(release, &arch);
             for c in all() {
-                if let Expect::Skip(why) = predict(&c, &env, &arch).expect {
+                // By design: an ia32 task cannot map the top of an x86_64 kernel's user range,
+                // and an autoreaped caller needs the release's CLONE_AUTOREAP.
+                let by_design = c.needs.contains(&crate::Gate::UserRangeTop) && arch.task_pointer_bits < arch.kernel_long_bits
+                    || c.needs.contains(&crate::Gate::AutoreapedCaller) && !env.has_feature("autoreap_nnp_autokill");
+                if let (Expect::Skip(why), false) = (predict(&c, &env, &arch).expect, by_design) {
                     panic!("{} on {} {}: {why}", c.id, arch.name, release);
                 }
             }
