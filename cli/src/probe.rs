@@ -77,6 +77,7 @@ pub fn probe() -> Result<Probe, String> {
         cgroup_domain_controller: cgroup2_parent.as_ref().is_some_and(|p| cgroup::domain_controller(&p.dir).is_some()),
         unprivileged_userns,
         user_addr_limit: 0,
+        user_range_top: false,
         kernel,
         // The worker is the CLI's (or an init's) child, never one made with CLONE_AUTOREAP.
         caller_autoreaped: false,
@@ -88,7 +89,9 @@ pub fn probe() -> Result<Probe, String> {
         p if p == ArchProfile::I386_COMPAT && machine != "x86_64" => ArchProfile::I386_NATIVE,
         p => p,
     };
-    let env = Env { user_addr_limit: user_addr_limit(&arch), ..env };
+    let limit = user_addr_limit(&arch);
+    let top = clone3_suites::Stack::TOP_OF_USER_RANGE;
+    let env = Env { user_addr_limit: limit, user_range_top: limit.checked_sub(top).is_some_and(|a| can_map_at(a, top)), ..env };
     Ok(Probe { env, arch, uname: release_text, privileged, cgroup2_parent, cgroup_v1_dir, notes })
 }
 
@@ -116,20 +119,21 @@ fn user_addr_limit(arch: &ArchProfile) -> u64 {
     }
 }
 
-/// Can a page be mapped just below `top` (MAP_FIXED_NOREPLACE, so nothing is replaced)?
+/// Can a page be mapped just below `top`?
 fn can_map_below(top: u64) -> bool {
-    use rustix::mm::{mmap_anonymous, munmap, MapFlags, ProtFlags};
     let page = rustix::param::page_size() as u64;
-    let Some(addr) = top.checked_sub(2 * page).and_then(|a| usize::try_from(a).ok()) else { return false };
+    top.checked_sub(2 * page).is_some_and(|a| can_map_at(a, page))
+}
+
+/// Can `len` bytes be mapped at `addr` (MAP_FIXED_NOREPLACE, so nothing is replaced)?
+fn can_map_at(addr: u64, len: u64) -> bool {
+    use rustix::mm::{mmap_anonymous, munmap, MapFlags, ProtFlags};
+    let (Ok(addr), Ok(len)) = (usize::try_from(addr), usize::try_from(len)) else { return false };
     // SAFETY: a fresh private mapping at an address nothing uses (NOREPLACE), unmapped at once.
-    match unsafe { mmap_anonymous(addr as *mut _, page as usize, ProtFlags::READ, MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE) } {
-        Ok(p) if p as usize == addr => {
-            let _ = unsafe { munmap(p, page as usize) };
-            true
-        }
+    match unsafe { mmap_anonymous(addr as *mut _, len, ProtFlags::READ, MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE) } {
         Ok(p) => {
-            let _ = unsafe { munmap(p, page as usize) };
-            false
+            let _ = unsafe { munmap(p, len) };
+            p as usize == addr
         }
         Err(_) => false,
     }

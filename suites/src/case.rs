@@ -85,6 +85,9 @@ impl Stack {
         (user_addr_limit - 4096, 2 * 4096)
     }
 
+    /// The size of the table's `EndsAtUserLimit` stack, which the probe checks it can map.
+    pub const TOP_OF_USER_RANGE: u64 = 16 * 1024;
+
     /// The (stack, stack_size) of `EndsAtUserLimit(n)`.
     pub fn ending_at(user_addr_limit: u64, n: u64) -> (u64, u64) {
         (user_addr_limit - n, n)
@@ -229,8 +232,9 @@ pub enum Gate {
     /// A domain controller (memory, io, ...) enabled in the `cgroup.subtree_control` of the
     /// cgroup the run starts in, so that a cgroup of the run's can enable it in turn.
     CgroupDomainController,
-    /// The task can map the last page below the user address limit: not an ia32 task on
-    /// an x86_64 kernel, whose limit is the 64-bit TASK_SIZE_MAX.
+    /// The task can map the last bytes below the user address limit: not an ia32 task on
+    /// an x86_64 kernel (the limit is the 64-bit TASK_SIZE_MAX), nor an arm64 kernel built
+    /// for 52-bit VAs on a CPU with 48 (`Env::user_range_top`).
     UserRangeTop,
     /// CLONE_AUTOREAP (v7.1), to start a `Caller::Autoreaped`.
     AutoreapedCaller,

@@ -44,6 +44,11 @@ pub struct Env {
     /// One past the highest address access_ok accepts (x86_64: TASK_SIZE_MAX, 2^56 - 4096
     /// under 5-level paging instead of 2^47 - 4096).
     pub user_addr_limit: u64,
+    /// The [`crate::Stack::TOP_OF_USER_RANGE`] bytes below `user_addr_limit` could be mapped
+    /// (probed): an arm64 kernel built for 52-bit VAs takes stacks up to 2^52 but maps only
+    /// below 2^48 on a CPU without LVA. Records without the field parse as true.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub user_range_top: bool,
     /// What the kernel was built with, as far as clone3 and the runner care. Records
     /// written before this field existed parse as "every feature present".
     #[serde(default)]
@@ -57,6 +62,14 @@ pub struct Env {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Is a kernel feature there? Probed, never assumed: `Unknown` when the probe could not
@@ -206,6 +219,7 @@ impl Env {
             cgroup_domain_controller: true,
             unprivileged_userns: true,
             user_addr_limit: arch.user_addr_limit,
+            user_range_top: true,
             kernel: Features::ALL,
             fixes: BTreeMap::new(),
         }

@@ -100,10 +100,14 @@ fn gate_reason(g: Gate, env: &Env, arch: &ArchProfile) -> Option<String> {
         },
         Gate::CgroupDomainController if env.cgroup_domain_controller => return None,
         Gate::CgroupDomainController => g.reason(),
-        Gate::UserRangeTop if arch.task_pointer_bits >= 64 || env.user_addr_limit <= 1 << arch.task_pointer_bits => return None,
-        Gate::UserRangeTop => {
-            "needs the last page below the user address limit: a 32-bit task on a 64-bit kernel cannot map it \
+        Gate::UserRangeTop if arch.task_pointer_bits < 64 && env.user_addr_limit > 1 << arch.task_pointer_bits => {
+            "needs the last bytes below the user address limit: a 32-bit task on a 64-bit kernel cannot map them \
              (access_ok's limit there is the 64-bit TASK_SIZE_MAX)"
+        }
+        Gate::UserRangeTop if env.user_range_top => return None,
+        Gate::UserRangeTop => {
+            "needs the last bytes below the user address limit, which could not be mapped here (an arm64 kernel built \
+             for 52-bit VAs on a CPU with 48 takes stacks up to 2^52 but maps below 2^48; or the main stack is there)"
         }
         Gate::AutoreapedCaller if env.has_feature("autoreap_nnp_autokill") => return None,
         Gate::AutoreapedCaller => g.reason(),

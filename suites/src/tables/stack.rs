@@ -34,7 +34,7 @@ pub fn cases() -> Vec<Case> {
         // Table gap [1]: x86's USER_PTR_MAX was one byte short on 6.11.6 – 6.12.1.
         Case {
             needs: &[crate::case::Gate::UserRangeTop],
-            ..st("ends_at_user_limit", "a mapped stack ending exactly at the user address limit", Stack::EndsAtUserLimit(16 * 1024))
+            ..st("ends_at_user_limit", "a mapped stack ending exactly at the user address limit", Stack::EndsAtUserLimit(Stack::TOP_OF_USER_RANGE))
         },
     ]
 }
