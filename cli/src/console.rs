@@ -4,16 +4,23 @@
 //!
 //! ```text
 //! <<<clone3-abi:begin v1>>>
-//! C3 {"taint_before":0}
-//! C3 {"header":{"arch":"aarch64","uname":"6.12.57+deb13-arm64","env":{…},"cases":304}}
-//! C3 {"running":{"from":0,"to":8}}
-//! C3 {"case":{"index":0,"id":"size.zero","observed":{"err":"EINVAL"}}}
+//! C3 0d1e2a9b {"taint_before":0}
+//! C3 5f0c77e1 {"header":{"arch":"aarch64","uname":"6.12.57+deb13-arm64","env":{…},"cases":304}}
+//! C3 9a3b2c4d {"running":{"from":0,"to":8}}
+//! C3 77aa0c12 {"case":{"index":0,"id":"size.zero","observed":{"err":"EINVAL"}}}
 //! …
-//! C3 {"taint_after":0}
+//! C3 c0ffee00 {"taint_after":0}
 //! <<<clone3-abi:end v1>>>
 //! ```
 //! Other lines (printk, KTAP for console readers) may come between; only `C3 ` lines count
 //! as records. Kernel trouble is read from the printk lines, placed by the records around it.
+//!
+//! The kernel's console writes do not wait for a user-space line to end: a printk can land
+//! inside a record (seen in CI: `C3 {…}clocksource: timekeeping watchdog …`, the record's
+//! newline after it). So each record carries the CRC-32 of its JSON (`C3 <crc> {…}`): the
+//! host takes the first JSON value on the line, and where that is not the whole record it
+//! joins the line's head to the next line at each cut point until the CRC says which cut
+//! the kernel made; what was cut out is read as console text like any other.
 
 use crate::runner::Observed;
 use clone3_suites::Env;
@@ -57,8 +64,50 @@ pub enum Record {
 }
 
 pub fn line(r: &Record) -> String {
-    format!("{PREFIX}{}", serde_json::to_string(r).expect("serializable"))
+    let json = serde_json::to_string(r).expect("serializable");
+    format!("{PREFIX}{:08x} {json}", crc32fast::hash(json.as_bytes()))
 }
+
+/// A record line's text after the prefix: the CRC it claims (`None`: a line without one, as
+/// hand-written test consoles have) and the JSON that follows.
+fn split_crc(rest: &str) -> (Option<u32>, &str) {
+    match rest.split_once(' ') {
+        Some((crc, json)) if crc.len() == 8 => match u32::from_str_radix(crc, 16) {
+            Ok(c) => (Some(c), json),
+            Err(_) => (None, rest),
+        },
+        _ => (None, rest),
+    }
+}
+
+/// The first JSON value of `text` as a record whose CRC is `crc` (any, without one), and
+/// the text after it.
+fn first_record(text: &str, crc: Option<u32>) -> Option<(Record, &str)> {
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+    values.next()?.ok()?;
+    let end = values.byte_offset();
+    let json = &text[..end];
+    if crc.is_some_and(|c| c != crc32fast::hash(json.as_bytes())) {
+        return None;
+    }
+    Some((serde_json::from_str(json).ok()?, &text[end..]))
+}
+
+/// A record a printk cut in two: `head` (the record's start, then the kernel's text) and
+/// `next` (the record's end). The cut whose join has the record's CRC; with it, the text
+/// the kernel put in.
+fn rejoin<'a>(head: &'a str, next: &str, crc: u32) -> Option<(Record, &'a str, String)> {
+    let cuts = head.char_indices().map(|(i, _)| i).chain([head.len()]).rev();
+    cuts.filter(|&i| i > 0).find_map(|i| {
+        let joined = format!("{}{next}", &head[..i]);
+        let (r, after) = first_record(&joined, Some(crc))?;
+        Some((r, &head[i..], after.to_string()))
+    })
+}
+
+/// How many lines a cut record may wait for its end (a printk is one line; a burst of them
+/// can be a few).
+const REJOIN_LINES: usize = 4;
 
 /// What a guest's console said.
 #[derive(Debug, Default)]
@@ -145,9 +194,24 @@ impl Transcript {
 pub fn parse(text: &str) -> Transcript {
     let mut t = Transcript::default();
     let mut running = None;
-    for raw in text.lines() {
-        let l = raw.trim_end_matches('\r');
-        if is_crash(l) {
+    // A record cut by a printk: its head, its CRC, and the lines seen since.
+    let mut cut: Option<(String, u32, usize)> = None;
+    let mut lines: std::collections::VecDeque<String> = text.lines().map(|l| l.trim_end_matches('\r').to_string()).collect();
+    while let Some(l) = lines.pop_front() {
+        if let Some((head, crc, waited)) = cut.take() {
+            match rejoin(&head, &l, crc) {
+                Some((r, kernel, after)) => {
+                    // The record goes first, then what the kernel said inside it, then the rest.
+                    lines.push_front(after);
+                    lines.push_front(kernel.to_string());
+                    take(&mut t, &mut running, Ok(r), &l);
+                    continue;
+                }
+                None if waited + 1 < REJOIN_LINES => cut = Some((head, crc, waited + 1)),
+                None => t.garbage.push(head.chars().take(120).collect()),
+            }
+        }
+        if is_crash(&l) {
             let at = if t.agent_panic.is_some() {
                 Stage::AfterAgentPanic
             } else if !t.began {
@@ -172,24 +236,85 @@ pub fn parse(text: &str) -> Transcript {
         if !t.began || t.ended {
             continue;
         }
-        let Some(json) = l.find(PREFIX).map(|i| &l[i + PREFIX.len()..]) else { continue };
-        match serde_json::from_str::<Record>(json) {
-            Ok(Record::Header(h)) => t.header = Some(h),
-            Ok(Record::Case(c)) => t.cases.push(c),
-            Ok(Record::CannotTest(why)) => t.cannot_test = Some(why),
-            Ok(Record::Running { from, to }) => running = Some((from, to)),
-            Ok(Record::TaintBefore(v)) => t.taint_before = Some(v),
-            Ok(Record::TaintAfter(v)) => t.taint_after = Some(v),
-            Ok(Record::AgentPanic(why)) => t.agent_panic = Some(why),
-            Err(_) => t.garbage.push(l.chars().take(120).collect()),
+        let Some(rest) = l.find(PREFIX).map(|i| &l[i + PREFIX.len()..]) else { continue };
+        let (crc, json) = split_crc(rest);
+        match (first_record(json, crc), crc) {
+            (Some((r, after)), _) => {
+                if !after.trim().is_empty() {
+                    // A printk that began where the record ended, before its newline.
+                    lines.push_front(after.to_string());
+                }
+                take(&mut t, &mut running, Ok(r), &l);
+            }
+            (None, Some(c)) => {
+                if let Some((older, _, _)) = cut.replace((json.to_string(), c, 0)) {
+                    t.garbage.push(older.chars().take(120).collect());
+                }
+            }
+            (None, None) => take(&mut t, &mut running, Err(()), &l),
         }
     }
+    if let Some((head, _, _)) = cut {
+        t.garbage.push(head.chars().take(120).collect());
+    }
     t
+}
+
+fn take(t: &mut Transcript, running: &mut Option<(usize, usize)>, r: Result<Record, ()>, l: &str) {
+    match r {
+        Ok(Record::Header(h)) => t.header = Some(h),
+        Ok(Record::Case(c)) => t.cases.push(c),
+        Ok(Record::CannotTest(why)) => t.cannot_test = Some(why),
+        Ok(Record::Running { from, to }) => *running = Some((from, to)),
+        Ok(Record::TaintBefore(v)) => t.taint_before = Some(v),
+        Ok(Record::TaintAfter(v)) => t.taint_after = Some(v),
+        Ok(Record::AgentPanic(why)) => t.agent_panic = Some(why),
+        Err(()) => t.garbage.push(l.chars().take(120).collect()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn case_line(index: usize, id: &str) -> String {
+        line(&Record::Case(CaseLine { index, id: id.into(), observed: Some(Observed::from_errno(22)) }))
+    }
+
+    #[test]
+    fn a_printk_inside_a_record_is_cut_out_and_read_as_console_text() {
+        let rec = case_line(17, "size.page_nonzero_last_word");
+        let kernel = "clocksource: timekeeping watchdog on CPU0: Marking clocksource 'tsc' as unstable";
+        // At the end, before the record's newline (seen in CI), and at every cut inside it,
+        // string values included; one of them a kernel WARNING, which must still count.
+        let mut consoles = vec![format!("{BEGIN}\n{rec}{kernel}\n\n{END}\n")];
+        for cut in (PREFIX.len() + 10..rec.len()).step_by(7) {
+            consoles.push(format!("{BEGIN}\n{}{kernel}\n{}\n{END}\n", &rec[..cut], &rec[cut..]));
+        }
+        let warn = "WARNING: CPU: 0 PID: 1 at kernel/fork.c:1 copy_process+0x1/0x2";
+        consoles.push(format!("{BEGIN}\n{}{warn}\nrandom: crng init done\n{}\n{END}\n", &rec[..40], &rec[40..]));
+        for text in &consoles {
+            let t = parse(text);
+            assert!(t.garbage.is_empty(), "{text}: {:?}", t.garbage);
+            assert_eq!(t.cases.len(), 1, "{text}");
+            assert_eq!((t.cases[0].index, t.cases[0].id.as_str()), (17, "size.page_nonzero_last_word"), "{text}");
+        }
+        let t = parse(consoles.last().unwrap());
+        assert_eq!(t.crashes.len(), 1, "{:?}", t.crashes);
+        assert!(t.crashes[0].line.starts_with("WARNING:"), "{:?}", t.crashes);
+    }
+
+    #[test]
+    fn a_record_whose_end_never_comes_is_garbage() {
+        let rec = case_line(3, "size.ver0");
+        let t = parse(&format!("{BEGIN}\n{}kernel text\nmore\n{}\n{END}\n", &rec[..30], case_line(4, "size.ver1")));
+        assert_eq!(t.cases.len(), 1);
+        assert_eq!(t.garbage.len(), 1, "{:?}", t.garbage);
+        // A CRC that does not match is never taken, however well the JSON parses.
+        let forged = rec.replacen("size.ver0", "size.ver2", 1);
+        let t = parse(&format!("{BEGIN}\n{forged}\n{END}\n"));
+        assert!(t.cases.is_empty() && t.garbage.len() == 1, "{t:?}");
+    }
 
     #[test]
     fn reads_records_between_markers_and_ignores_noise() {

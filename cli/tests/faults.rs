@@ -216,7 +216,8 @@ fn result_line<'a>(ktap: &'a str, id: &str) -> &'a str {
 fn the_run_cgroup_goes_under_the_clis_own_through_a_mounted_subtree() {
     let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cg) = TestCgroup::new("subtree") else { return };
-    // Left by earlier runs: only the stale empty one may go.
+    // Left by earlier runs: only the stale ones without members may go, with the empty
+    // cgroups a run makes inside its own.
     let me = std::process::id();
     let stale = cg.dir.join("clone3-abi.2147483000.0123456789abcdef");
     let busy = cg.dir.join("clone3-abi.2147483001.0123456789abcdef");
@@ -225,7 +226,10 @@ fn the_run_cgroup_goes_under_the_clis_own_through_a_mounted_subtree() {
     for d in [&stale, &busy, &alive, &locked] {
         std::fs::create_dir(d).unwrap();
     }
+    std::fs::create_dir_all(stale.join("ancestor/src")).unwrap();
     std::fs::create_dir(busy.join("inner")).unwrap();
+    let mut member = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    std::fs::write(busy.join("inner/cgroup.procs"), member.id().to_string()).unwrap();
     let lock = std::fs::File::open(&locked).unwrap();
     assert_eq!(unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX | libc::LOCK_NB) }, 0);
 
@@ -233,6 +237,8 @@ fn the_run_cgroup_goes_under_the_clis_own_through_a_mounted_subtree() {
     let (ktap, err) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
     let left = cg.run_dirs();
     drop(lock);
+    let _ = member.kill();
+    let _ = member.wait();
     let _ = std::fs::remove_dir(busy.join("inner"));
     for d in [&stale, &busy, &alive, &locked] {
         let _ = std::fs::remove_dir(d);
@@ -243,7 +249,7 @@ fn the_run_cgroup_goes_under_the_clis_own_through_a_mounted_subtree() {
     let name = |p: &std::path::Path| p.file_name().unwrap().to_string_lossy().into_owned();
     let mut kept = vec![name(&busy), name(&locked), name(&alive)];
     kept.sort();
-    assert_eq!(left, kept, "the stale empty directory goes, the run's own is removed, nothing else is touched");
+    assert_eq!(left, kept, "the stale directory without members goes, the run's own is removed, nothing else is touched");
 }
 
 #[test]
@@ -282,7 +288,7 @@ fn a_cgroup_the_run_cannot_make_is_not_run_and_the_rest_still_runs() {
         .find_map(|l| l.strip_prefix("clone3-abi: ")?.strip_suffix(" cases could not be run by the tool (cannot test; see above)")?.parse().ok())
         .unwrap_or(0);
     let passed = ktap.lines().filter(|l| l.starts_with("  ok ") && !l.contains("# SKIP")).count();
-    assert!((1..10).contains(&not_run) && passed >= 250, "{not_run} not run, {passed} passed:\n{err}");
+    assert!((1..20).contains(&not_run) && passed >= 250, "{not_run} not run, {passed} passed:\n{err}");
 }
 
 /// `clone3-abi run ARGS` with the worker's hidden panic hook set to case `at`.

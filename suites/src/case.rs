@@ -218,6 +218,19 @@ pub enum Caller {
     /// A child of the worker started with CLONE_AUTOREAP (v7.1), with the worker's
     /// capabilities; needs [`Gate::AutoreapedCaller`].
     Autoreaped,
+    /// A child of the worker that unshared a user namespace of its own and maps itself to
+    /// root there: every capability in it, none in the initial one; needs [`Gate::OwnUserNs`].
+    UserNs,
+    /// The same, with `user.max_user_namespaces` and `user.max_pid_namespaces` set to 0 in
+    /// its namespace (review finding 13, gap [16]).
+    UserNsWithoutRoom,
+}
+
+impl Caller {
+    /// Calls from a user namespace of its own (whose root it is).
+    pub fn owns_user_ns(self) -> bool {
+        matches!(self, Caller::UserNs | Caller::UserNsWithoutRoom)
+    }
 }
 
 /// What a case needs from the machine; without it the case is SKIPped with the reason.
@@ -238,6 +251,8 @@ pub enum Gate {
     UserRangeTop,
     /// CLONE_AUTOREAP (v7.1), to start a `Caller::Autoreaped`.
     AutoreapedCaller,
+    /// User namespaces and a root worker, to start a `Caller::UserNs*`.
+    OwnUserNs,
 }
 
 impl Gate {
@@ -252,6 +267,7 @@ impl Gate {
             }
             Gate::UserRangeTop => "needs the last page below the user address limit inside the task's own address space",
             Gate::AutoreapedCaller => "needs CLONE_AUTOREAP (v7.1) to start its caller with",
+            Gate::OwnUserNs => "needs CAP_SYS_ADMIN and user namespaces (its caller unshares one and maps itself there)",
         }
     }
 }

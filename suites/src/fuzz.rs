@@ -395,7 +395,7 @@ impl FuzzInput {
             no_caps: match c.caller {
                 Caller::Worker => false,
                 Caller::NoCaps => true,
-                Caller::Autoreaped => return None,
+                Caller::Autoreaped | Caller::UserNs | Caller::UserNsWithoutRoom => return None,
             },
         })
     }

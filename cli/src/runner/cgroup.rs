@@ -170,8 +170,15 @@ impl RunCgroup {
         }
         if busy {
             run.busy = run.make_busy(parent);
+            super::interrupt::cgroups(&Self::all(&run.dir, run.busy.as_ref().ok()));
         }
         Ok(run)
+    }
+
+    /// Every directory a run makes, deepest first (the order they can be removed in).
+    fn all(dir: &Path, busy: Option<&PathBuf>) -> Vec<PathBuf> {
+        let inner = [ANCESTOR_SRC, ANCESTOR_DST, ANCESTOR, LOCKED, REMOVED].map(|d| dir.join(d));
+        inner.into_iter().chain([dir.to_path_buf()]).chain(busy.cloned()).collect()
     }
 
     /// `<dir>.busy` with the parent's domain controller enabled in its subtree_control.
@@ -217,7 +224,7 @@ impl RunCgroup {
             // Never fails on a directory nobody else has seen yet; should it, a sweep
             // could remove the directory while it is empty, and the cases would say so.
             let _ = flock(&lock, FlockOperation::NonBlockingLockExclusive);
-            super::interrupt::cgroup(Some(&dir));
+            super::interrupt::cgroups(&Self::all(&dir, None));
             let busy = Err("no case asked for it".to_string());
             return Ok(RunCgroup { proc_line: proc_line(&parent.path, &name), dir, busy, _locks: vec![lock] });
         }
@@ -227,7 +234,7 @@ impl RunCgroup {
 
 impl Drop for RunCgroup {
     fn drop(&mut self) {
-        super::interrupt::cgroup(None);
+        super::interrupt::cgroups(&[]);
         if let Ok(busy) = &self.busy {
             let _ = std::fs::remove_dir(busy);
         }

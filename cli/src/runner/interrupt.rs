@@ -15,8 +15,9 @@ static PENDING: AtomicI32 = AtomicI32::new(0);
 /// While a sandbox runs: its top pid (-1: being started, not known yet); 0 otherwise.
 static SANDBOX: AtomicI32 = AtomicI32::new(0);
 
-/// The run's cgroup directory while it exists (a leaked C string), else null.
-static CGROUP: AtomicPtr<libc::c_char> = AtomicPtr::new(core::ptr::null_mut());
+/// The run's cgroup directories while they exist, deepest first: a leaked, null-terminated
+/// array of leaked C strings, else null.
+static CGROUPS: AtomicPtr<*mut libc::c_char> = AtomicPtr::new(core::ptr::null_mut());
 
 const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
@@ -24,9 +25,10 @@ extern "C" fn on_signal(sig: libc::c_int) {
     let _ = PENDING.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
     match SANDBOX.load(Ordering::SeqCst) {
         0 => unsafe {
-            let dir = CGROUP.load(Ordering::SeqCst);
-            if !dir.is_null() {
-                libc::rmdir(dir);
+            let mut dir = CGROUPS.load(Ordering::SeqCst);
+            while !dir.is_null() && !(*dir).is_null() {
+                libc::rmdir(*dir);
+                dir = dir.add(1);
             }
             let msg: &[u8] = match sig {
                 libc::SIGINT => b"clone3-abi: interrupted by signal 2\n",
@@ -92,10 +94,33 @@ pub fn exit_if(what: &str) {
     }
 }
 
-/// The run's cgroup is `dir` (made), or none (`None`: removed).
-pub fn cgroup(dir: Option<&std::path::Path>) {
+/// The run's cgroups are `dirs`, deepest first (made), or none (empty: removed).
+pub fn cgroups(dirs: &[std::path::PathBuf]) {
     use std::os::unix::ffi::OsStrExt;
-    let c = dir.and_then(|d| std::ffi::CString::new(d.as_os_str().as_bytes()).ok());
-    // Leaked: the handler may be reading the old one (a few bytes per run).
-    CGROUP.store(c.map_or(core::ptr::null_mut(), |c| c.into_raw()), Ordering::SeqCst);
+    let mut list: Vec<*mut libc::c_char> =
+        dirs.iter().filter_map(|d| std::ffi::CString::new(d.as_os_str().as_bytes()).ok()).map(|c| c.into_raw()).collect();
+    let ptr = if list.is_empty() {
+        core::ptr::null_mut()
+    } else {
+        list.push(core::ptr::null_mut());
+        list.leak().as_mut_ptr()
+    };
+    // Leaked: the handler may be reading the old list (some bytes per run).
+    CGROUPS.store(ptr, Ordering::SeqCst);
+}
+
+/// Removes the run's cgroups (rmdir, deepest first), waiting until `deadline` for members
+/// that were just killed to leave: after a signal, where the cgroups' owner does not get to.
+pub fn remove_cgroups(deadline: std::time::Instant) {
+    let mut dir = CGROUPS.load(Ordering::SeqCst);
+    // SAFETY: the list and its strings are leaked, never freed.
+    while !dir.is_null() && unsafe { !(*dir).is_null() } {
+        while unsafe { libc::rmdir(*dir) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBUSY)
+            && std::time::Instant::now() < deadline
+        {
+            super::time::sleep(std::time::Duration::from_millis(10));
+        }
+        dir = unsafe { dir.add(1) };
+    }
 }

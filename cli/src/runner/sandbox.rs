@@ -124,8 +124,8 @@ fn collect(sb: Sandbox, progress: &mut dyn FnMut(usize), job: impl FnOnce(OwnedF
     };
     if let Some(sig) = interrupt::pending() {
         // The cgroup's owner (pipeline.rs) does not get to drop it: remove it here.
-        if let Some(dir) = sb.cgroup {
-            remove_cgroup(dir);
+        if sb.cgroup.is_some() {
+            interrupt::remove_cgroups(Instant::now() + REAP_LIMIT);
         }
         interrupt::exit_if(&format!("the sandbox was killed after {done} of {} cases", sb.run.iter().filter(|r| **r).count()));
         unreachable!("signal {sig} pending");
@@ -196,13 +196,6 @@ fn wait_bounded(top: i32, killed: bool) -> Result<i32, String> {
 }
 
 /// rmdir of the run's cgroup after an interrupt; members just killed may take a moment.
-fn remove_cgroup(dir: &std::path::Path) {
-    let deadline = Instant::now() + REAP_LIMIT;
-    while std::fs::remove_dir(dir).is_err_and(|e| e.raw_os_error() == Some(libc::EBUSY)) && Instant::now() < deadline {
-        super::time::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Starts `job` as the worker (behind two PID-namespace inits when privileged); returns
 /// the pid the CLI waits for and kills, or -1.
 pub fn spawn(job: impl FnOnce() -> i32, privileged: bool) -> i32 {

@@ -81,7 +81,7 @@ fn run_all(plan: &Plan, out: &mut std::fs::File, current: &std::cell::Cell<Optio
                 }
                 attempt(case, plan.env, plan.arch, &mut res)
             }
-            Caller::NoCaps | Caller::Autoreaped => in_helper(case, plan, &mut res, inject.as_deref()),
+            _ => in_helper(case, plan, &mut res, inject.as_deref()),
         };
         let line = serde_json::to_string(&Line { index, observed }).expect("serializable");
         if writeln!(out, "{line}").is_err() {
@@ -201,7 +201,7 @@ fn in_helper(case: &Case, plan: &Plan, res: &mut Resources, inject: Option<&str>
                 Err(why) => Observed::NotRun(why),
             }
         }))
-        .unwrap_or_else(|panic| Observed::NotRun(format!("the runner panicked at {} ({:?} helper): {}", case.id, case.caller, panic_text(&*panic))));
+        .unwrap_or_else(|panic| Observed::NotRun(format!("the runner panicked at {} ({}): {}", case.id, helper_name(case.caller), panic_text(&*panic))));
         let mut f = std::fs::File::from(wr);
         let _ = f.write_all(serde_json::to_string(&observed).unwrap_or_default().as_bytes());
         unsafe { libc::_exit(0) }
@@ -211,20 +211,50 @@ fn in_helper(case: &Case, plan: &Plan, res: &mut Resources, inject: Option<&str>
     helper.end(text.is_none(), plan.timeout);
     match text.and_then(|t| serde_json::from_str(&t).ok()) {
         Some(o) => o,
-        None => Observed::NotRun(format!("the {:?} helper sent nothing", case.caller)),
+        None => Observed::NotRun(format!("the {} sent nothing", helper_name(case.caller))),
+    }
+}
+
+fn helper_name(caller: Caller) -> &'static str {
+    match caller {
+        Caller::Worker => "worker",
+        Caller::NoCaps => "capability-less helper",
+        Caller::Autoreaped => "autoreaped helper",
+        Caller::UserNs | Caller::UserNsWithoutRoom => "user-namespace helper",
     }
 }
 
 /// What the helper does before the call: NoCaps moves (for `AncestorNotWritable`) and
-/// drops every capability; the autoreaped caller is ready as it starts.
+/// drops every capability; the user-namespace callers unshare and map themselves; the
+/// autoreaped caller is ready as it starts.
 fn become_caller(case: &Case, res: &Resources) -> Result<(), String> {
-    if case.caller != Caller::NoCaps {
-        return Ok(());
+    match case.caller {
+        Caller::Worker | Caller::Autoreaped => Ok(()),
+        Caller::NoCaps => {
+            move_next_to_target(case, res)?;
+            let none = rustix::thread::CapabilitySet::empty();
+            let sets = rustix::thread::CapabilitySets { effective: none, permitted: none, inheritable: none };
+            rustix::thread::set_capabilities(None, sets).map_err(|e| format!("capset: {e}"))
+        }
+        Caller::UserNs | Caller::UserNsWithoutRoom => {
+            let proc = res.proc_dir.as_ref().map_err(String::clone)?;
+            // SAFETY: a single-threaded fork of the worker, and only the user namespace.
+            unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWUSER) }.map_err(|e| format!("unshare(CLONE_NEWUSER): {e}"))?;
+            // Root there is us (uid and gid 0 outside): the one mapping a process may write
+            // for itself, gid_map after setgroups is denied (user_namespaces(7)).
+            let mut writes = vec![("self/setgroups", "deny"), ("self/uid_map", "0 0 1"), ("self/gid_map", "0 0 1")];
+            if case.caller == Caller::UserNsWithoutRoom {
+                // The namespace's own limits (kernel/ucount.c: writable by its CAP_SYS_RESOURCE).
+                writes.extend([("sys/user/max_user_namespaces", "0"), ("sys/user/max_pid_namespaces", "0")]);
+            }
+            for (file, text) in writes {
+                let fd = rustix::fs::openat(proc, file, rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
+                    .map_err(|e| format!("open /proc/{file} in the caller's user namespace: {e}"))?;
+                rustix::io::write(&fd, text.as_bytes()).map_err(|e| format!("write {text:?} to /proc/{file}: {e}"))?;
+            }
+            Ok(())
+        }
     }
-    move_next_to_target(case, res)?;
-    let none = rustix::thread::CapabilitySet::empty();
-    let sets = rustix::thread::CapabilitySets { effective: none, permitted: none, inheritable: none };
-    rustix::thread::set_capabilities(None, sets).map_err(|e| format!("capset: {e}"))
 }
 
 /// A running helper, seen from the worker.

@@ -60,6 +60,21 @@ impl<'a> Input<'a> {
         self.env.has(name)
     }
 
+    /// `user.max_user_namespaces` where the caller is (Caller::UserNsWithoutRoom set it to 0).
+    pub fn max_user_namespaces(&self) -> Option<u64> {
+        if self.case.caller == crate::Caller::UserNsWithoutRoom { Some(0) } else { self.env.kernel.max_user_namespaces }
+    }
+
+    /// `user.max_*_namespaces` where the caller is, per kind (`pid` is 0 for
+    /// Caller::UserNsWithoutRoom).
+    pub fn ns_limits(&self) -> crate::NsLimits {
+        let mut l = self.env.kernel.max_namespaces;
+        if self.case.caller == crate::Caller::UserNsWithoutRoom {
+            l.pid = Some(0);
+        }
+        l
+    }
+
     /// Does the kernel have this feature ([`super::fixes::FEATURES`])?
     pub fn feature(&self, name: &str) -> bool {
         self.env.has_feature(name)

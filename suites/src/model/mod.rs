@@ -111,6 +111,12 @@ fn gate_reason(g: Gate, env: &Env, arch: &ArchProfile) -> Option<String> {
         }
         Gate::AutoreapedCaller if env.has_feature("autoreap_nnp_autokill") => return None,
         Gate::AutoreapedCaller => g.reason(),
+        Gate::OwnUserNs if env.cap_sys_admin && k.user_ns == Have::Yes => return None,
+        Gate::OwnUserNs => match k.user_ns {
+            Have::No => "needs user namespaces for its caller: the kernel has none (CONFIG_USER_NS off)",
+            Have::Unknown => "needs user namespaces for its caller: whether the kernel has them is unknown",
+            Have::Yes => g.reason(),
+        },
         Gate::CgroupV1 if env.cgroup_v1 => return None,
         Gate::CgroupV1 => match k.cgroups {
             Have::No => "needs a cgroup v1 hierarchy: the kernel has no cgroups (CONFIG_CGROUPS off)",

@@ -421,7 +421,7 @@ pub static RULES: &[Rule] = &[
             if !i.has(NEWUSER) {
                 return None;
             }
-            match i.env.kernel.max_user_namespaces {
+            match i.max_user_namespaces() {
                 Some(n) => when(n == 0, ENOSPC),
                 None => Some(Fire::Unpredictable("user.max_user_namespaces could not be read")),
             }
@@ -432,8 +432,11 @@ pub static RULES: &[Rule] = &[
         function: "copy_namespaces (kernel/nsproxy.c)",
         when: Always,
         source: "CLONE_NEW{NS,UTS,IPC,PID,NET,CGROUP,TIME} need CAP_SYS_ADMIN in the child's user namespace \
-                 (which a NEWUSER caller owns)",
-        check: |i| when(i.flags() & NEW_NS_NEEDING_ADMIN != 0 && !i.has(NEWUSER) && !i.caller_admin(), EPERM),
+                 (which a NEWUSER caller owns, as a caller in a user namespace of its own owns that one)",
+        check: |i| {
+            let admin = i.caller_admin() || i.case.caller.owns_user_ns();
+            when(i.flags() & NEW_NS_NEEDING_ADMIN != 0 && !i.has(NEWUSER) && !admin, EPERM)
+        },
     },
     Rule {
         id: "copy_namespaces.newipc_with_sysvsem",
@@ -453,7 +456,7 @@ pub static RULES: &[Rule] = &[
         when: Always,
         source: "user.max_mnt_namespaces = 0 in the caller's user namespace (or any above it): ENOSPC, the first namespace copy_namespaces creates \
                  (review finding 13, gap [16])",
-        check: |i| ns_limit(i, NEWNS, i.env.kernel.max_namespaces.mnt, "user.max_mnt_namespaces could not be read"),
+        check: |i| ns_limit(i, NEWNS, i.ns_limits().mnt, "user.max_mnt_namespaces could not be read"),
     },
     Rule {
         id: "create_new_namespaces.no_uts_ns",
@@ -468,7 +471,7 @@ pub static RULES: &[Rule] = &[
         when: Always,
         source: "user.max_uts_namespaces = 0 in the caller's user namespace (or any above it): ENOSPC, after the CONFIG_UTS_NS stub \
                  (review finding 13, gap [16])",
-        check: |i| ns_limit(i, NEWUTS, i.env.kernel.max_namespaces.uts, "user.max_uts_namespaces could not be read"),
+        check: |i| ns_limit(i, NEWUTS, i.ns_limits().uts, "user.max_uts_namespaces could not be read"),
     },
     Rule {
         id: "create_new_namespaces.no_ipc_ns",
@@ -483,7 +486,7 @@ pub static RULES: &[Rule] = &[
         when: Always,
         source: "user.max_ipc_namespaces = 0 in the caller's user namespace (or any above it): ENOSPC, after the CONFIG_IPC_NS stub \
                  (review finding 13, gap [16])",
-        check: |i| ns_limit(i, NEWIPC, i.env.kernel.max_namespaces.ipc, "user.max_ipc_namespaces could not be read"),
+        check: |i| ns_limit(i, NEWIPC, i.ns_limits().ipc, "user.max_ipc_namespaces could not be read"),
     },
     Rule {
         id: "create_new_namespaces.no_pid_ns",
@@ -498,7 +501,7 @@ pub static RULES: &[Rule] = &[
         when: Always,
         source: "user.max_pid_namespaces = 0 in the caller's user namespace (or any above it): ENOSPC, after the CONFIG_PID_NS stub \
                  (review finding 13, gap [16])",
-        check: |i| ns_limit(i, NEWPID, i.env.kernel.max_namespaces.pid, "user.max_pid_namespaces could not be read"),
+        check: |i| ns_limit(i, NEWPID, i.ns_limits().pid, "user.max_pid_namespaces could not be read"),
     },
     Rule {
         id: "create_new_namespaces.max_cgroup_namespaces",
@@ -508,7 +511,7 @@ pub static RULES: &[Rule] = &[
                  (review finding 13, gap [16])",
         check: |i| match i.env.kernel.cgroups {
             Have::No => None,
-            _ => ns_limit(i, NEWCGROUP, i.env.kernel.max_namespaces.cgroup, "user.max_cgroup_namespaces could not be read"),
+            _ => ns_limit(i, NEWCGROUP, i.ns_limits().cgroup, "user.max_cgroup_namespaces could not be read"),
         },
     },
     Rule {
@@ -524,7 +527,7 @@ pub static RULES: &[Rule] = &[
         when: Always,
         source: "user.max_net_namespaces = 0 in the caller's user namespace (or any above it): ENOSPC, after the CONFIG_NET_NS stub \
                  (review finding 13, gap [16])",
-        check: |i| ns_limit(i, NEWNET, i.env.kernel.max_namespaces.net, "user.max_net_namespaces could not be read"),
+        check: |i| ns_limit(i, NEWNET, i.ns_limits().net, "user.max_net_namespaces could not be read"),
     },
     Rule {
         id: "create_new_namespaces.no_time_ns",
@@ -539,7 +542,7 @@ pub static RULES: &[Rule] = &[
         when: Always,
         source: "user.max_time_namespaces = 0 in the caller's user namespace (or any above it): ENOSPC, after the CONFIG_TIME_NS stub \
                  (review finding 13, gap [16])",
-        check: |i| ns_limit(i, NEWTIME, i.env.kernel.max_namespaces.time, "user.max_time_namespaces could not be read"),
+        check: |i| ns_limit(i, NEWTIME, i.ns_limits().time, "user.max_time_namespaces could not be read"),
     },
     Rule {
         id: "copy_thread.settls",
@@ -868,18 +871,21 @@ fn access_ok(i: &Input, s: u64, n: u64) -> bool {
 }
 
 impl Input<'_> {
-    /// CAP_SYS_ADMIN of whoever calls clone3 (the autoreaped caller keeps the worker's).
+    /// CAP_SYS_ADMIN in the initial user namespace of whoever calls clone3 (the autoreaped
+    /// caller keeps the worker's; one in a user namespace of its own has none there).
     pub fn caller_admin(&self) -> bool {
-        self.env.cap_sys_admin && self.case.caller != crate::Caller::NoCaps
+        self.env.cap_sys_admin && matches!(self.case.caller, crate::Caller::Worker | crate::Caller::Autoreaped)
     }
 
-    /// CAP_DAC_OVERRIDE of whoever calls clone3: the worker runs as root with every
-    /// capability wherever it has CAP_SYS_ADMIN (the runner's sandbox); NoCaps has none.
+    /// CAP_DAC_OVERRIDE over the run's cgroup files, owned by uid 0: the worker runs as root
+    /// with every capability wherever it has CAP_SYS_ADMIN (the runner's sandbox); NoCaps has
+    /// none; a caller in a user namespace of its own has it there, and uid 0 is mapped in it,
+    /// which is what capable_wrt_inode_uidgid asks.
     pub fn caller_dac_override(&self) -> bool {
-        self.caller_admin()
+        self.caller_admin() || self.env.cap_sys_admin && self.case.caller.owns_user_ns()
     }
 
     pub fn caller_checkpoint_restore(&self) -> bool {
-        (self.env.cap_checkpoint_restore || self.env.cap_sys_admin) && self.case.caller != crate::Caller::NoCaps
+        (self.env.cap_checkpoint_restore || self.env.cap_sys_admin) && matches!(self.case.caller, crate::Caller::Worker | crate::Caller::Autoreaped)
     }
 }

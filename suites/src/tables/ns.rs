@@ -1,7 +1,7 @@
 //! Namespaces created by a caller without capabilities (copy_namespaces, create_user_ns).
 
 use super::STACK;
-use crate::case::{Caller, Case, Stack};
+use crate::case::{Caller, Case, Gate, Stack};
 use crate::flags::*;
 
 fn ns(id: &str, why: &'static str, flags: u64) -> Case {
@@ -26,6 +26,23 @@ pub fn cases() -> Vec<Case> {
             caller: Caller::Worker,
             stack: Stack::Mapped(STACK),
             ..ns("newpid_init_shares_sighand", "the init's exit leaves SIGCHLD ignored for the caller too", NEWPID | SIGHAND | VM)
+        },
+        // Gap [16]: a caller in a user namespace of its own, whose limits it may set.
+        Case { caller: Caller::UserNs, needs: &[Gate::OwnUserNs], ..ns("own_user_ns_newpid", "the root of a user namespace may make a PID namespace", NEWPID) },
+        Case {
+            caller: Caller::UserNsWithoutRoom,
+            needs: &[Gate::OwnUserNs],
+            ..ns("max_pid_namespaces_zero", "user.max_pid_namespaces = 0: ENOSPC, whatever the capabilities", NEWPID)
+        },
+        Case {
+            caller: Caller::UserNsWithoutRoom,
+            needs: &[Gate::OwnUserNs],
+            ..ns("max_user_namespaces_zero", "user.max_user_namespaces = 0: ENOSPC", NEWUSER)
+        },
+        Case {
+            caller: Caller::UserNsWithoutRoom,
+            needs: &[Gate::OwnUserNs],
+            ..ns("max_pid_namespaces_zero_newnet", "each kind has its own limit", NEWNET)
         },
         Case {
             caller: Caller::Worker,
