@@ -18,11 +18,6 @@ pub fn is_agent() -> bool {
     rustix::process::getpid().is_init() && std::env::args().next().is_some_and(|a| a.ends_with("init"))
 }
 
-/// Cases per batch: the granularity with which kernel trouble is pinned to cases. Each
-/// batch is one sandbox (and one cgroup when a case needs it), about 15 ms under TCG: the
-/// 324-case table in batches of 8 took 0.8 s where one batch took 0.2 s (lean 6.12 kernel,
-/// x86_64 TCG, December 2026).
-const BATCH: usize = 8;
 
 /// On the kernel command line: power off at once, running nothing.
 pub const FLOOR: &str = "clone3abi.floor=1";
@@ -78,25 +73,62 @@ fn run() -> Result<(), String> {
     let (predictions, run_mask) = pipeline::predict_all(&cases, &probe.env, &probe.arch);
     let header = Header { arch: probe.arch.name.into(), uname: probe.uname.clone(), env: probe.env.clone(), cases: cases.len() };
     println!("{}", console::line(&Record::Header(header)));
-    let mut observed = vec![None; cases.len()];
-    for from in (0..cases.len()).step_by(BATCH) {
-        let to = (from + BATCH).min(cases.len());
-        let mask: Vec<bool> = (0..cases.len()).map(|i| run_mask[i] && (from..to).contains(&i)).collect();
-        if mask.contains(&true) {
-            println!("{}", console::line(&Record::Running { from, to }));
-            let got = pipeline::execute(&cases, &mask, &probe, Duration::from_secs(5), false);
-            observed[from..to].clone_from_slice(&got[from..to]);
-        }
-        for (index, case) in cases.iter().enumerate().take(to).skip(from) {
-            let line = console::CaseLine { index, id: case.id.clone(), observed: observed[index].clone() };
-            println!("{}", console::line(&Record::Case(line)));
-        }
-    }
+    let observed = run_streaming(&cases, &run_mask, &probe);
     println!("{}", console::line(&Record::TaintAfter(read_taint())));
     // KTAP for whoever reads the console directly (LAVA monitors, people).
     let results = pipeline::evaluate(&cases, predictions, observed);
     print!("{}", report::ktap::render(&results));
     Ok(())
+}
+
+/// Runs the table in one sandbox, each case's record printed as soon as the worker reports
+/// it, with those of the cases right after it that never run: kernel trouble is pinned to
+/// the case after the last record (`Record::Streaming`). Batches of 8 cases, one sandbox
+/// each, took 0.8 s of a 324-case table where one sandbox took 0.2 s (lean 6.12 kernel,
+/// x86_64 TCG). Should the worker end early (the kernel killed it), the case it was in
+/// keeps what the runner says of it and the rest run in a new sandbox.
+///
+/// The last case of a round is printed only when the round is over: a worker that ends
+/// badly after its last line leaves that case not run (runner::sandbox), and the record
+/// says so.
+fn run_streaming(cases: &[clone3_suites::Case], run_mask: &[bool], probe: &probe::Probe) -> Vec<Option<crate::runner::Observed>> {
+    let n = cases.len();
+    let mut observed = vec![None; n];
+    let mut printed = 0;
+    let print_upto = |printed: &mut usize, upto: usize, observed: &[Option<crate::runner::Observed>]| {
+        for (index, case) in cases.iter().enumerate().take(upto).skip(*printed) {
+            let line = console::CaseLine { index, id: case.id.clone(), observed: observed[index].clone() };
+            println!("{}", console::line(&Record::Case(line)));
+        }
+        *printed = (*printed).max(upto);
+    };
+    // Past `i`, up to the next case that runs.
+    let through_skipped = |i: usize| (i + 1..n).find(|&j| run_mask[j]).unwrap_or(n);
+    let mut todo = run_mask.to_vec();
+    while let Some(first) = todo.iter().position(|t| *t) {
+        let last = todo.iter().rposition(|t| *t).expect("one to do");
+        print_upto(&mut printed, first, &observed);
+        println!("{}", console::line(&Record::Streaming { from: first, to: n }));
+        let mut reported = vec![false; n];
+        let mut each = |i: usize, o: &crate::runner::Observed| {
+            reported[i] = true;
+            if i != last {
+                observed[i] = Some(o.clone());
+                print_upto(&mut printed, through_skipped(i), &observed);
+            }
+        };
+        let got = pipeline::execute(cases, &todo, probe, Duration::from_secs(5), pipeline::Progress::Each(&mut each));
+        // The case the worker was in when it ended, if it ended early; the ones after it go again.
+        let casualty = (0..n).find(|&i| todo[i] && !reported[i]).unwrap_or(last);
+        observed[casualty] = got[casualty].clone();
+        observed[last] = got[last].clone();
+        for (i, t) in todo.iter_mut().enumerate() {
+            *t = *t && i > casualty;
+        }
+        print_upto(&mut printed, through_skipped(casualty), &observed);
+    }
+    print_upto(&mut printed, n, &observed);
+    observed
 }
 
 /// proc and sysfs for the probe, devtmpfs for /dev, cgroup2 for CLONE_INTO_CGROUP.

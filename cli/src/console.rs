@@ -55,6 +55,10 @@ pub enum Record {
     /// The agent starts the cases `from..to` (indices) and reports them when they are done:
     /// kernel trouble that appears before the next such record happened during these.
     Running { from: usize, to: usize },
+    /// The agent runs the cases `from..to` and streams each one's record as soon as it is
+    /// done (with those of the cases after it that never run): kernel trouble is then in the
+    /// case after the last record.
+    Streaming { from: usize, to: usize },
     /// `/proc/sys/kernel/tainted` before the cases (`None`: unreadable in this guest).
     TaintBefore(Option<u64>),
     /// The same after the cases.
@@ -66,6 +70,16 @@ pub enum Record {
 pub fn line(r: &Record) -> String {
     let json = serde_json::to_string(r).expect("serializable");
     format!("{PREFIX}{:08x} {json}", crc32fast::hash(json.as_bytes()))
+}
+
+/// Does a console line start a case record (for counting them as they arrive)?
+pub fn is_case_record(l: &[u8]) -> bool {
+    let Some(rest) = l.strip_prefix(PREFIX.as_bytes()) else { return false };
+    let json = match rest.get(8) {
+        Some(b' ') if rest[..8].iter().all(u8::is_ascii_hexdigit) => &rest[9..],
+        _ => rest,
+    };
+    json.starts_with(b"{\"case\"")
 }
 
 /// A record line's text after the prefix: the CRC it claims (`None`: a line without one, as
@@ -194,6 +208,7 @@ impl Transcript {
 pub fn parse(text: &str) -> Transcript {
     let mut t = Transcript::default();
     let mut running = None;
+    let mut streaming = false;
     // A record cut by a printk: its head, its CRC, and the lines seen since.
     let mut cut: Option<(String, u32, usize)> = None;
     let mut lines: std::collections::VecDeque<String> = text.lines().map(|l| l.trim_end_matches('\r').to_string()).collect();
@@ -204,7 +219,7 @@ pub fn parse(text: &str) -> Transcript {
                     // The record goes first, then what the kernel said inside it, then the rest.
                     lines.push_front(after);
                     lines.push_front(kernel.to_string());
-                    take(&mut t, &mut running, Ok(r), &l);
+                    take(&mut t, (&mut running, &mut streaming), Ok(r), &l);
                     continue;
                 }
                 None if waited + 1 < REJOIN_LINES => cut = Some((head, crc, waited + 1)),
@@ -221,7 +236,15 @@ pub fn parse(text: &str) -> Transcript {
             } else if t.header.is_none() {
                 Stage::Setup
             } else {
-                Stage::Cases { running, after: t.cases.last().map(|c| c.index) }
+                let after = t.cases.last().map(|c| c.index);
+                let running = match (running, streaming) {
+                    (Some((from, to)), true) => {
+                        let next = after.map_or(from, |a| a + 1).max(from);
+                        Some((next, (next + 1).min(to)))
+                    }
+                    (r, _) => r,
+                };
+                Stage::Cases { running, after }
             };
             t.crashes.push(Crash { line: l.chars().take(200).collect(), at });
         }
@@ -244,14 +267,14 @@ pub fn parse(text: &str) -> Transcript {
                     // A printk that began where the record ended, before its newline.
                     lines.push_front(after.to_string());
                 }
-                take(&mut t, &mut running, Ok(r), &l);
+                take(&mut t, (&mut running, &mut streaming), Ok(r), &l);
             }
             (None, Some(c)) => {
                 if let Some((older, _, _)) = cut.replace((json.to_string(), c, 0)) {
                     t.garbage.push(older.chars().take(120).collect());
                 }
             }
-            (None, None) => take(&mut t, &mut running, Err(()), &l),
+            (None, None) => take(&mut t, (&mut running, &mut streaming), Err(()), &l),
         }
     }
     if let Some((head, _, _)) = cut {
@@ -260,12 +283,15 @@ pub fn parse(text: &str) -> Transcript {
     t
 }
 
-fn take(t: &mut Transcript, running: &mut Option<(usize, usize)>, r: Result<Record, ()>, l: &str) {
+/// Files a record (`Err`: a line that is none) into the transcript and the parse's state:
+/// the cases running, and whether their records stream.
+fn take(t: &mut Transcript, (running, streaming): (&mut Option<(usize, usize)>, &mut bool), r: Result<Record, ()>, l: &str) {
     match r {
         Ok(Record::Header(h)) => t.header = Some(h),
         Ok(Record::Case(c)) => t.cases.push(c),
         Ok(Record::CannotTest(why)) => t.cannot_test = Some(why),
-        Ok(Record::Running { from, to }) => *running = Some((from, to)),
+        Ok(Record::Running { from, to }) => (*running, *streaming) = (Some((from, to)), false),
+        Ok(Record::Streaming { from, to }) => (*running, *streaming) = (Some((from, to)), true),
         Ok(Record::TaintBefore(v)) => t.taint_before = Some(v),
         Ok(Record::TaintAfter(v)) => t.taint_after = Some(v),
         Ok(Record::AgentPanic(why)) => t.agent_panic = Some(why),
@@ -302,6 +328,14 @@ mod tests {
         let t = parse(consoles.last().unwrap());
         assert_eq!(t.crashes.len(), 1, "{:?}", t.crashes);
         assert!(t.crashes[0].line.starts_with("WARNING:"), "{:?}", t.crashes);
+    }
+
+    #[test]
+    fn case_records_are_counted_with_and_without_a_crc() {
+        assert!(is_case_record(case_line(0, "size.zero").as_bytes()));
+        assert!(is_case_record(b"C3 {\"case\":{}}"));
+        assert!(!is_case_record(line(&Record::TaintAfter(Some(0))).as_bytes()));
+        assert!(!is_case_record(b"[ 1.0] C3 {\"case\":{}}"));
     }
 
     #[test]

@@ -45,9 +45,18 @@ pub fn plan<'a>(cases: &'a [Case], run: &'a [bool], probe: &'a Probe, timeout: D
     }
 }
 
-/// Runs the cases `run_mask` marks, with a progress bar when `progress`.
-pub fn execute(cases: &[Case], run_mask: &[bool], probe: &Probe, timeout: Duration, progress: bool) -> Vec<Option<Observed>> {
-    let bar = if progress {
+/// What a run shows while it goes.
+pub enum Progress<'a> {
+    Quiet,
+    /// A progress bar on the terminal.
+    Bar,
+    /// Each case's index and observation as soon as the worker reports it.
+    Each(&'a mut dyn FnMut(usize, &Observed)),
+}
+
+/// Runs the cases `run_mask` marks, showing `progress`.
+pub fn execute(cases: &[Case], run_mask: &[bool], probe: &Probe, timeout: Duration, mut progress: Progress) -> Vec<Option<Observed>> {
+    let bar = if matches!(progress, Progress::Bar) {
         indicatif::ProgressBar::new(run_mask.iter().filter(|r| **r).count() as u64)
     } else {
         indicatif::ProgressBar::hidden()
@@ -72,7 +81,11 @@ pub fn execute(cases: &[Case], run_mask: &[bool], probe: &Probe, timeout: Durati
     };
     // The runner's `privileged` builds the PID-namespace sandbox: only where the probe
     // found it buildable (root, and a kernel with PID namespaces).
-    let observed = run_cases(RunOptions { plan, privileged: probe.env.pid_sandbox, progress: &mut |n| bar.set_position(n as u64) });
+    let mut each = |n: usize, index: usize, o: &Observed| match &mut progress {
+        Progress::Each(f) => f(index, o),
+        _ => bar.set_position(n as u64),
+    };
+    let observed = run_cases(RunOptions { plan, privileged: probe.env.pid_sandbox, progress: &mut each });
     bar.finish_and_clear();
     drop(made);
     observed

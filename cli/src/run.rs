@@ -100,7 +100,7 @@ pub fn run(args: RunArgs) -> u8 {
         return GOOD;
     }
     let tainted = crash::read(crash::TAINTED);
-    let observed = pipeline::execute(&cases, &run_mask, &probe, Duration::from_secs(args.timeout), true);
+    let observed = pipeline::execute(&cases, &run_mask, &probe, Duration::from_secs(args.timeout), pipeline::Progress::Bar);
     let taint = crash::compare(tainted, crash::read(crash::TAINTED));
     let results = pipeline::evaluate(&cases, predictions, observed);
     let ktap = if args.ksft { report::ktap::render_flat(&results) } else { report::ktap::render(&results) };

@@ -89,7 +89,7 @@ pub fn run_seeded(probe: &Probe, seed: u64, iterations: u64, mut each: impl FnMu
         let (inputs, cases) = seeded_cases(seed, start..end);
         let (predictions, run_mask) = pipeline::predict_all(&cases, &probe.env, &probe.arch);
         let clock = Instant::now();
-        let observed = pipeline::execute(&cases, &run_mask, probe, TIMEOUT, false);
+        let observed = pipeline::execute(&cases, &run_mask, probe, TIMEOUT, crate::pipeline::Progress::Quiet);
         t.running += clock.elapsed();
         let mut results = pipeline::evaluate(&cases, predictions, observed);
         t.inputs += cases.len();
@@ -121,7 +121,7 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// Runs `case` alone in a fresh sandbox; `None` if it differs from the model again (a
 /// finding), else why the batch's difference does not count.
 fn unconfirmed(probe: &Probe, case: &Case, expect: &Expect, why: &str) -> Option<String> {
-    let again = pipeline::execute(std::slice::from_ref(case), &[true], probe, TIMEOUT, false).pop().flatten();
+    let again = pipeline::execute(std::slice::from_ref(case), &[true], probe, TIMEOUT, crate::pipeline::Progress::Quiet).pop().flatten();
     match crate::verdict::judge(expect, again.as_ref()) {
         Verdict::Fail(_) => None,
         Verdict::Error(e) => Some(format!("differed in its batch ({why}); the re-run alone could not run: {e}")),
@@ -237,7 +237,7 @@ pub fn check(data: &[u8]) {
     if matches!(prediction.expect, Expect::Skip(_)) {
         return;
     }
-    let observed = pipeline::execute(std::slice::from_ref(&case), &[true], probe, TIMEOUT, false).pop().flatten();
+    let observed = pipeline::execute(std::slice::from_ref(&case), &[true], probe, TIMEOUT, crate::pipeline::Progress::Quiet).pop().flatten();
     if let Verdict::Fail(why) = crate::verdict::judge(&prediction.expect, observed.as_ref()) {
         panic!(
             "clone3-abi: kernel and model disagree on {}: {why}\n  rule {} ({})\n  input: {}",
@@ -319,7 +319,7 @@ mod pid_ownership {
         }
         let (predictions, run) = crate::pipeline::predict_all(&cases, &probe.env, &probe.arch);
         assert!(run.iter().all(|r| *r), "every case runs in the sandbox");
-        let observed = crate::pipeline::execute(&cases, &run, &probe, std::time::Duration::from_secs(5), false);
+        let observed = crate::pipeline::execute(&cases, &run, &probe, std::time::Duration::from_secs(5), crate::pipeline::Progress::Quiet);
         let results = crate::pipeline::evaluate(&cases, predictions, observed);
         let bad: Vec<String> = results
             .iter()

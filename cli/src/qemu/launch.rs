@@ -119,7 +119,7 @@ pub fn boot(recipe: &Recipe, kernel: &Path, initrd: &Path, accel: Accel, limits:
             let (mut began, mut records) = (false, 0);
             for l in s.text[scanned_to..end].split(|&b| b == b'\n') {
                 began |= l.windows(console::BEGIN.len()).any(|w| w == console::BEGIN.as_bytes());
-                records += usize::from(l.starts_with(b"C3 {\"case\""));
+                records += usize::from(crate::console::is_case_record(l));
             }
             scanned_to = end;
             if began && s.to_agent.is_none() {

@@ -848,6 +848,19 @@ mod tests {
     }
 
     #[test]
+    fn streamed_records_blame_the_one_case_after_the_last_record() {
+        let ids: Vec<String> = cases().iter().map(|c| c.id.clone()).collect();
+        let streamed = |inject: &[(usize, &str)]| {
+            let mut lines = run_with(inject);
+            lines[5] = rec(Record::Streaming { from: 0, to: 3 });
+            judged(&lines).unwrap_err()
+        };
+        assert_eq!(streamed(&[(6, WARN)]), Untested::Crashed(format!("the kernel crashed in case {}: {WARN}", ids[1])));
+        assert_eq!(streamed(&[(5, WARN)]), Untested::Crashed(format!("the kernel crashed in case {}: {WARN}", ids[0])));
+        assert!(streamed(&[(8, WARN)]).why().contains(&format!("after case {} (its batch had ended)", ids[2])));
+    }
+
+    #[test]
     fn records_without_announced_batches_blame_the_case_after_the_last_record() {
         let mut lines = run_with(&[(6, WARN)]);
         lines.remove(5);

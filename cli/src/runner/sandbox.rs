@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 pub struct RunOptions<'a> {
     pub plan: Plan<'a>,
     pub privileged: bool,
-    /// Called after each case with the number done.
-    pub progress: &'a mut dyn FnMut(usize),
+    /// Called after each case with the number done, the case's index and what it saw.
+    pub progress: &'a mut dyn FnMut(usize, usize, &Observed),
 }
 
 /// Runs every case the plan marks, returning one observation per case (`None`: not run).
@@ -41,7 +41,7 @@ struct Sandbox<'a> {
 
 /// Starts `job` as the worker, writing its [`Line`]s to the fd it is given, and collects
 /// them: one observation per case of `run`.
-fn collect(sb: Sandbox, progress: &mut dyn FnMut(usize), job: impl FnOnce(OwnedFd) -> i32) -> Vec<Option<Observed>> {
+fn collect(sb: Sandbox, progress: &mut dyn FnMut(usize, usize, &Observed), job: impl FnOnce(OwnedFd) -> i32) -> Vec<Option<Observed>> {
     let n = sb.run.len();
     let mut out: Vec<Option<Observed>> = vec![None; n];
     let fail_all = |why: String| -> Vec<Option<Observed>> { sb.run.iter().map(|r| r.then(|| Observed::NotRun(why.clone()))).collect() };
@@ -75,9 +75,9 @@ fn collect(sb: Sandbox, progress: &mut dyn FnMut(usize), job: impl FnOnce(OwnedF
             Next::Line(text) => {
                 if let Ok(line) = serde_json::from_str::<Line>(&text) {
                     if line.index < n {
-                        out[line.index] = Some(line.observed);
                         done += 1;
-                        progress(done);
+                        progress(done, line.index, &line.observed);
+                        out[line.index] = Some(line.observed);
                         continue;
                     }
                     trouble = Some(format!("the worker reported case {} of {n}", line.index));
@@ -473,7 +473,7 @@ mod tests {
 
     fn check(lines: Vec<String>, code: i32, run: Vec<bool>, want: Vec<Option<Observed>>) {
         isolated(move || {
-            let out = collect(sandbox(&run), &mut |_| {}, fake(&lines, code));
+            let out = collect(sandbox(&run), &mut |_, _, _| {}, fake(&lines, code));
             if out == want {
                 Ok(())
             } else {
@@ -510,7 +510,7 @@ mod tests {
         // An unprivileged run: a grandchild that outlives the worker lands on us (the
         // subreaper) and would sleep for a minute. The worker reports its pid.
         isolated(|| {
-            let out = collect(sandbox(&[true]), &mut |_| {}, |fd| {
+            let out = collect(sandbox(&[true]), &mut |_, _, _| {}, |fd| {
                 let pid = unsafe { libc::fork() };
                 if pid == 0 {
                     drop(fd);
