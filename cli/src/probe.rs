@@ -76,6 +76,7 @@ pub fn probe() -> Result<Probe, String> {
         cgroup_v1: cgroup_v1_dir.is_some(),
         cgroup_domain_controller: cgroup2_parent.as_ref().is_some_and(|p| cgroup::domain_controller(&p.dir).is_some()),
         unprivileged_userns,
+        apparmor_restricts_userns: read_num("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").is_some_and(|v| v == 1),
         user_addr_limit: 0,
         user_range_top: false,
         kernel,

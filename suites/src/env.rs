@@ -41,6 +41,11 @@ pub struct Env {
     /// [`Features::max_user_namespaces`], and whether the kernel has Debian's patch at all
     /// is [`Features::debian_userns_patch`].
     pub unprivileged_userns: bool,
+    /// Ubuntu's `kernel.apparmor_restrict_unprivileged_userns` is 1: a user namespace made
+    /// without CAP_SYS_ADMIN is confined by AppArmor's `unprivileged_userns` profile, whose
+    /// answers the model does not know (review finding 13). Records without it parse as false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub apparmor_restricts_userns: bool,
     /// One past the highest address access_ok accepts (x86_64: TASK_SIZE_MAX, 2^56 - 4096
     /// under 5-level paging instead of 2^47 - 4096).
     pub user_addr_limit: u64,
@@ -218,6 +223,7 @@ impl Env {
             cgroup_v1: true,
             cgroup_domain_controller: true,
             unprivileged_userns: true,
+            apparmor_restricts_userns: false,
             user_addr_limit: arch.user_addr_limit,
             user_range_top: true,
             kernel: Features::ALL,

@@ -428,6 +428,18 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
+        id: "create_user_ns.apparmor_restriction",
+        function: "create_user_ns → security_create_user_ns (kernel/user_namespace.c; AppArmor's userns_create hook, Ubuntu)",
+        when: Always,
+        source: "with kernel.apparmor_restrict_unprivileged_userns = 1 (Ubuntu 23.10 on) a user namespace made without \
+                 CAP_SYS_ADMIN is confined by the unprivileged_userns profile: the namespace may be made while the \
+                 capabilities in it are denied, or refused, as the profile says; not modelled (review finding 13)",
+        check: |i| {
+            let confined = i.has(NEWUSER) && !i.caller_admin() && i.env.apparmor_restricts_userns;
+            confined.then_some(Fire::Unpredictable("Ubuntu's AppArmor user-namespace restriction is on: not modelled"))
+        },
+    },
+    Rule {
         id: "copy_namespaces.needs_cap_sys_admin",
         function: "copy_namespaces (kernel/nsproxy.c)",
         when: Always,

@@ -755,3 +755,14 @@ fn clear_sighand_keeps_ignored_signals() {
         }
     }
 }
+
+#[test]
+fn apparmors_user_namespace_restriction_is_not_predicted_for_the_unprivileged() {
+    let env = Env { apparmor_restricts_userns: true, ..Env::sandboxed_root(Release::new(6, 8, 0), &ArchProfile::X86_64) };
+    let nocaps = case(|c| (c.flags, c.caller) = (NEWUSER | NEWNET, crate::Caller::NoCaps));
+    assert!(matches!(predict(&nocaps, &env, &ArchProfile::X86_64).expect, Expect::Skip(why) if why.contains("AppArmor")));
+    // Root is not confined; nor is a caller that asks for no user namespace.
+    assert!(is_ok(&predict(&case(|c| c.flags = NEWUSER | NEWNET), &env, &ArchProfile::X86_64).expect));
+    let plain = case(|c| c.caller = crate::Caller::NoCaps);
+    assert!(is_ok(&predict(&plain, &env, &ArchProfile::X86_64).expect));
+}
