@@ -43,7 +43,7 @@ pub fn bench(args: BenchArgs) -> u8 {
     };
     let arch = probe.arch;
     let plan = crate::pipeline::plan(std::slice::from_ref(&case), &[true], &probe, Duration::from_secs(5));
-    match measure(&plan, &case, args.iterations, probe.env.pid_sandbox) {
+    match measure(&plan, &case, args.iterations, probe.env.pid_sandbox, |e, o| matches!(crate::verdict::judge(e, Some(o)), crate::verdict::Verdict::Pass)) {
         Ok(r) => {
             let ratio = r.suite_ns as f64 / r.raw_ns as f64;
             println!("kernel {} ({}), case {}, {} iterations each", probe.uname, arch.name, case.id, r.iterations);

@@ -20,7 +20,7 @@ mod pipeline;
 mod probe;
 mod qemu;
 mod report;
-mod runner;
+use clone3_runner as runner;
 mod verdict;
 
 use clap::{Parser, Subcommand};

@@ -672,7 +672,7 @@ fn reap(pid: i32, pidfd: Option<&OwnedFd>) -> (bool, Option<i32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::worker::{resources, Plan};
+    use crate::worker::{resources, Plan};
 
     #[test]
     fn a_field_the_child_could_not_look_at_is_no_answer() {
@@ -726,7 +726,7 @@ mod tests {
             run: &[true, true],
             env: &probe.env,
             arch: &probe.arch,
-            cgroup: crate::runner::CgroupPlan::NotNeeded,
+            cgroup: crate::CgroupPlan::NotNeeded,
             cgroup_v1_dir: None,
             timeout: Duration::from_secs(5),
         };
@@ -777,7 +777,7 @@ mod tests {
             run: &[true],
             env: &probe.env,
             arch: &probe.arch,
-            cgroup: crate::runner::CgroupPlan::NotNeeded,
+            cgroup: crate::CgroupPlan::NotNeeded,
             cgroup_v1_dir: Some("/nonexistent/cgroup-v1"),
             timeout: Duration::from_secs(1),
         };

@@ -1,5 +1,7 @@
-//! Layer 3: turns cases into real clone3 calls inside a sandbox and brings back one
-//! [`Observed`] per case. Used unchanged by native runs, the bench and (later) the agent.
+//! Layer 3: the machine's facts the model and the runner need ([`probe`]), and cases
+//! turned into real clone3 calls inside a sandbox, one [`Observed`] per case. Used
+//! unchanged by native runs, the agent, the fuzzer and the bench (the `clone3-abi` crate
+//! is the front ends, the QEMU driver and the reporters above it).
 
 mod arena;
 mod attempt;
@@ -10,6 +12,7 @@ mod signals;
 mod worker;
 pub mod bench;
 pub mod interrupt;
+pub mod probe;
 pub mod time;
 
 pub use sandbox::{run_cases, RunOptions};
