@@ -19,17 +19,15 @@ mod oracle;
 mod pipeline;
 mod probe;
 mod qemu;
-mod report;
+use clone3_report as report;
 use clone3_runner as runner;
-mod verdict;
+use clone3_report::verdict;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const GOOD: u8 = 0;
-const BAD: u8 = 1;
-const CANNOT_TEST: u8 = 125;
+use clone3_report::{worse, BAD, CANNOT_TEST, GOOD};
 const USAGE: u8 = 128;
 
 #[derive(Parser)]
@@ -147,18 +145,6 @@ mod tests {
     }
 }
 
-/// The worse of two exit codes for `git bisect run`: a difference (1) outranks "cannot
-/// test" (125), which outranks good (0); a usage error (128) outranks everything, since it
-/// must abort a bisection.
-fn worse(a: u8, b: u8) -> u8 {
-    let rank = |c: u8| match c {
-        GOOD => 0,
-        CANNOT_TEST => 1,
-        BAD => 2,
-        _ => 3,
-    };
-    if rank(a) >= rank(b) { a } else { b }
-}
 
 /// The snapshots folder: the install's, the checkout's, else `./snapshots`.
 fn default_snapshot_dir() -> PathBuf {

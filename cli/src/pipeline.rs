@@ -2,34 +2,14 @@
 //! `run` (native), the agent (PID 1 in a guest) and the QEMU driver all go through here.
 
 use crate::probe::Probe;
-use crate::report::CaseResult;
 use crate::runner::cgroup::RunCgroup;
 use crate::runner::{run_cases, CgroupPlan, Observed, Plan, RunOptions};
-use crate::verdict::judge;
-use clone3_arches::ArchProfile;
 use clone3_suites::case::CgroupArg;
-use clone3_suites::{predict, Case, Env, Expect, Prediction};
+use clone3_suites::Case;
 use std::time::Duration;
 
-/// The model's prediction per case, and which cases can run here at all.
-pub fn predict_all(cases: &[Case], env: &Env, arch: &ArchProfile) -> (Vec<Prediction>, Vec<bool>) {
-    let predictions: Vec<_> = cases.iter().map(|c| predict(c, env, arch)).collect();
-    let run = predictions.iter().map(|p| !matches!(p.expect, Expect::Skip(_))).collect();
-    (predictions, run)
-}
-
-/// Verdicts for observations made here or brought home from a guest.
-pub fn evaluate<'a>(cases: &'a [Case], predictions: Vec<Prediction>, observed: Vec<Option<Observed>>) -> Vec<CaseResult<'a>> {
-    cases
-        .iter()
-        .zip(predictions)
-        .zip(observed)
-        .map(|((case, prediction), observed)| {
-            let verdict = judge(&prediction.expect, observed.as_ref());
-            CaseResult { case, prediction, observed, verdict }
-        })
-        .collect()
-}
+pub use clone3_report::evaluate;
+pub use clone3_suites::predict_all;
 
 /// The runner's plan for `cases` on the machine `probe` read, without a cgroup of its
 /// own ([`execute`] makes one when a case needs it).

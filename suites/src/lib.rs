@@ -15,5 +15,5 @@ pub mod tables;
 pub use case::{Caller, Case, CgroupArg, Gate, Placement, Ptr, SetTid, Size, Stack, Tail, Tid, Tls};
 pub use env::{Env, Features, Have, NsLimits};
 pub use errno::Errno;
-pub use model::{explain, predict, ChildView, Expect, Fate, Observe, Prediction, SpAt};
+pub use model::{explain, predict, predict_all, ChildView, Expect, Fate, Observe, Prediction, SpAt};
 pub use release::Release;

@@ -36,6 +36,13 @@ pub struct Prediction {
     pub source: String,
 }
 
+/// The model's prediction per case, and which cases can run here at all.
+pub fn predict_all(cases: &[Case], env: &Env, arch: &ArchProfile) -> (Vec<Prediction>, Vec<bool>) {
+    let predictions: Vec<_> = cases.iter().map(|c| predict(c, env, arch)).collect();
+    let run = predictions.iter().map(|p| !matches!(p.expect, Expect::Skip(_))).collect();
+    (predictions, run)
+}
+
 /// Predicts what `env.release` does with `case` on `arch`.
 pub fn predict(case: &Case, env: &Env, arch: &ArchProfile) -> Prediction {
     if let Some(why) = missing_gate(case, env, arch) {

@@ -3,7 +3,6 @@
 
 use super::cross_arch::{self, Diff};
 use super::{dir, CaseResult, Guest, Outcome};
-use crate::pipeline;
 use crate::runner::Observed;
 use clone3_arches::ArchProfile;
 use clone3_suites::{tables, Case, Env, Errno, Expect, Release};
@@ -11,7 +10,7 @@ use std::collections::BTreeMap;
 
 /// What the kernel would have done had the model been right, except where `wrong` says.
 fn results<'a>(cases: &'a [Case], env: &Env, arch: &ArchProfile, wrong: &[(usize, Observed)]) -> Vec<CaseResult<'a>> {
-    let (pred, _) = pipeline::predict_all(cases, env, arch);
+    let (pred, _) = clone3_suites::predict_all(cases, env, arch);
     let observed = pred
         .iter()
         .enumerate()
@@ -24,7 +23,7 @@ fn results<'a>(cases: &'a [Case], env: &Env, arch: &ArchProfile, wrong: &[(usize
             },
         })
         .collect();
-    pipeline::evaluate(cases, pred, observed)
+    crate::evaluate(cases, pred, observed)
 }
 
 fn guest<'a>(name: &'a str, arch: &'a str, env: Option<&'a Env>, outcome: Outcome<'a>) -> Guest<'a> {
@@ -198,8 +197,8 @@ fn a_difference_between_guests_is_explained_by_a_rule_or_is_a_failure_of_its_own
     let env64 = Env::sandboxed_root(Release::new(6, 12, 117), &ArchProfile::X86_64);
     let env32 = Env::sandboxed_root(Release::new(6, 12, 117), &ArchProfile::I386_COMPAT);
     // The first case both predict the same errno for, seen otherwise on x86_64.
-    let (p64, _) = pipeline::predict_all(&cases, &env64, &ArchProfile::X86_64);
-    let (p32, _) = pipeline::predict_all(&cases, &env32, &ArchProfile::I386_COMPAT);
+    let (p64, _) = clone3_suites::predict_all(&cases, &env64, &ArchProfile::X86_64);
+    let (p32, _) = clone3_suites::predict_all(&cases, &env32, &ArchProfile::I386_COMPAT);
     let same = (0..cases.len()).find(|&i| matches!(p64[i].expect, Expect::Err(_)) && p64[i].expect == p32[i].expect).unwrap();
     let wrong = if p64[same].expect == Expect::Err(Errno::E2BIG) { Errno::EFAULT } else { Errno::E2BIG };
     let x86 = results(&cases, &env64, &ArchProfile::X86_64, &[(same, Observed::Err(wrong))]);

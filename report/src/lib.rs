@@ -3,6 +3,7 @@
 //! nextest's reporters all read one event type. No reporter decides a verdict.
 
 pub mod cross_arch;
+pub mod verdict;
 pub mod dir;
 pub mod html;
 pub mod json;
@@ -11,9 +12,40 @@ pub mod kcidb;
 pub mod ktap;
 pub mod snapshot;
 
+use clone3_runner as runner;
 use crate::runner::Observed;
-use crate::verdict::Verdict;
+use crate::verdict::{judge, Verdict};
 use clone3_suites::{Case, Env, Prediction};
+
+/// Exit codes, as `git bisect run` reads them: 0 good, 1 a difference, 125 cannot test.
+pub const GOOD: u8 = 0;
+pub const BAD: u8 = 1;
+pub const CANNOT_TEST: u8 = 125;
+
+/// The worse of two exit codes: a difference over cannot-test over good (anything else,
+/// a usage error, over all).
+pub fn worse(a: u8, b: u8) -> u8 {
+    let rank = |c: u8| match c {
+        GOOD => 0,
+        CANNOT_TEST => 1,
+        BAD => 2,
+        _ => 3,
+    };
+    if rank(a) >= rank(b) { a } else { b }
+}
+
+/// Verdicts for observations made here or brought home from a guest.
+pub fn evaluate<'a>(cases: &'a [Case], predictions: Vec<Prediction>, observed: Vec<Option<Observed>>) -> Vec<CaseResult<'a>> {
+    cases
+        .iter()
+        .zip(predictions)
+        .zip(observed)
+        .map(|((case, prediction), observed)| {
+            let verdict = judge(&prediction.expect, observed.as_ref());
+            CaseResult { case, prediction, observed, verdict }
+        })
+        .collect()
+}
 
 pub struct CaseResult<'a> {
     pub case: &'a Case,

@@ -1,5 +1,4 @@
 use super::*;
-use crate::pipeline;
 use clone3_suites::{tables, Case, Errno, Release};
 
 fn env() -> Env {
@@ -13,7 +12,7 @@ fn machine(env: Env, cases: usize) -> Machine {
 /// The cases named, each observed as the model predicts on `env` (a correct kernel),
 /// except where `observe` says otherwise.
 fn results<'a>(cases: &'a [Case], env: &Env, observe: impl Fn(&str) -> Option<Observed>) -> Vec<CaseResult<'a>> {
-    let (pred, _) = pipeline::predict_all(cases, env, &ArchProfile::X86_64);
+    let (pred, _) = clone3_suites::predict_all(cases, env, &ArchProfile::X86_64);
     let observed = cases
         .iter()
         .zip(&pred)
@@ -25,7 +24,7 @@ fn results<'a>(cases: &'a [Case], env: &Env, observe: impl Fn(&str) -> Option<Ob
             })
         })
         .collect();
-    pipeline::evaluate(cases, pred, observed)
+    crate::evaluate(cases, pred, observed)
 }
 
 fn cases(ids: &[&str]) -> Vec<Case> {
