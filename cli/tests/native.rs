@@ -49,9 +49,14 @@ fn full_run_matches_the_model_and_leaves_nothing_behind() {
     assert!(cases.len() >= 250);
     let results = ktap.lines().filter(|l| l.starts_with("  ok ") || l.starts_with("  not ok ")).count();
     assert_eq!(results, cases.len());
-    let skipped = cases.iter().filter(|c| c["verdict"]["verdict"] == "skip").count();
+    // As root every case runs but those that need what no privilege gives: a domain controller
+    // the host's cgroup hands down (the run changes no cgroup of the host's), CLONE_AUTOREAP
+    // (7.1) for its caller, a mappable top of the user range.
+    let beyond_root = ["cgroup.target_with_subtree_control", "combo.parent_from_autoreaped", "combo.fork_from_autoreaped", "stack.ends_at_user_limit"];
+    let skipped: Vec<&str> = cases.iter().filter(|c| c["verdict"]["verdict"] == "skip").filter_map(|c| c["id"].as_str()).collect();
     if is_root() {
-        assert_eq!(skipped, 0, "as root on this machine kind every case runs:\n{stderr}");
+        let unexpected: Vec<&&str> = skipped.iter().filter(|id| !beyond_root.contains(id)).collect();
+        assert!(unexpected.is_empty(), "as root on this machine kind these cases must run: {unexpected:?}\n{stderr}");
     } else {
         assert!(ktap.contains("# SKIP needs CAP_SYS_ADMIN"));
     }
