@@ -119,11 +119,14 @@ fn run_streaming(cases: &[clone3_suites::Case], run_mask: &[bool], probe: &probe
         };
         let got = pipeline::execute(cases, &todo, probe, Duration::from_secs(5), pipeline::Progress::Each(&mut each));
         // The case the worker was in when it ended, if it ended early; the ones after it go again.
+        // Up to it, what the runner returned stands (the streamed values, and what it says of
+        // the casualty or of a last case after which the worker ended badly).
         let casualty = (0..n).find(|&i| todo[i] && !reported[i]).unwrap_or(last);
-        observed[casualty] = got[casualty].clone();
-        observed[last] = got[last].clone();
-        for (i, t) in todo.iter_mut().enumerate() {
-            *t = *t && i > casualty;
+        for (i, t) in todo.iter_mut().enumerate().filter(|(_, t)| **t) {
+            if i <= casualty {
+                observed[i] = got[i].clone();
+            }
+            *t = i > casualty;
         }
         print_upto(&mut printed, through_skipped(casualty), &observed);
     }

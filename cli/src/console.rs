@@ -196,6 +196,11 @@ fn is_crash(l: &str) -> bool {
 }
 
 impl Transcript {
+    /// A `C3 ` line (or a record's head) that did not parse, kept short.
+    fn garbage(&mut self, text: &str) {
+        self.garbage.push(text.chars().take(120).collect());
+    }
+
     /// The first crash line at a stage `wanted` accepts, preferring an informative line to
     /// the `[ cut here ]` banner that opens a WARN.
     pub fn first_crash(&self, wanted: impl Fn(&Stage) -> bool) -> Option<&Crash> {
@@ -217,13 +222,13 @@ pub fn parse(text: &str) -> Transcript {
             match rejoin(&head, &l, crc) {
                 Some((r, kernel, after)) => {
                     // The record goes first, then what the kernel said inside it, then the rest.
-                    lines.push_front(after);
+                    push_unread(&mut lines, &after);
                     lines.push_front(kernel.to_string());
-                    take(&mut t, (&mut running, &mut streaming), Ok(r), &l);
+                    take(&mut t, (&mut running, &mut streaming), r);
                     continue;
                 }
                 None if waited + 1 < REJOIN_LINES => cut = Some((head, crc, waited + 1)),
-                None => t.garbage.push(head.chars().take(120).collect()),
+                None => t.garbage(&head),
             }
         }
         if is_crash(&l) {
@@ -263,39 +268,43 @@ pub fn parse(text: &str) -> Transcript {
         let (crc, json) = split_crc(rest);
         match (first_record(json, crc), crc) {
             (Some((r, after)), _) => {
-                if !after.trim().is_empty() {
-                    // A printk that began where the record ended, before its newline.
-                    lines.push_front(after.to_string());
-                }
-                take(&mut t, (&mut running, &mut streaming), Ok(r), &l);
+                // A printk that began where the record ended, before its newline.
+                push_unread(&mut lines, after);
+                take(&mut t, (&mut running, &mut streaming), r);
             }
             (None, Some(c)) => {
                 if let Some((older, _, _)) = cut.replace((json.to_string(), c, 0)) {
-                    t.garbage.push(older.chars().take(120).collect());
+                    t.garbage(&older);
                 }
             }
-            (None, None) => take(&mut t, (&mut running, &mut streaming), Err(()), &l),
+            (None, None) => t.garbage(&l),
         }
     }
     if let Some((head, _, _)) = cut {
-        t.garbage.push(head.chars().take(120).collect());
+        t.garbage(&head);
     }
     t
 }
 
-/// Files a record (`Err`: a line that is none) into the transcript and the parse's state:
-/// the cases running, and whether their records stream.
-fn take(t: &mut Transcript, (running, streaming): (&mut Option<(usize, usize)>, &mut bool), r: Result<Record, ()>, l: &str) {
+/// Text after a record on its line, to be read next as a console line of its own.
+fn push_unread(lines: &mut std::collections::VecDeque<String>, after: &str) {
+    if !after.trim().is_empty() {
+        lines.push_front(after.to_string());
+    }
+}
+
+/// Files a record into the transcript and the parse's state: the cases running, and whether
+/// their records stream.
+fn take(t: &mut Transcript, (running, streaming): (&mut Option<(usize, usize)>, &mut bool), r: Record) {
     match r {
-        Ok(Record::Header(h)) => t.header = Some(h),
-        Ok(Record::Case(c)) => t.cases.push(c),
-        Ok(Record::CannotTest(why)) => t.cannot_test = Some(why),
-        Ok(Record::Running { from, to }) => (*running, *streaming) = (Some((from, to)), false),
-        Ok(Record::Streaming { from, to }) => (*running, *streaming) = (Some((from, to)), true),
-        Ok(Record::TaintBefore(v)) => t.taint_before = Some(v),
-        Ok(Record::TaintAfter(v)) => t.taint_after = Some(v),
-        Ok(Record::AgentPanic(why)) => t.agent_panic = Some(why),
-        Err(()) => t.garbage.push(l.chars().take(120).collect()),
+        Record::Header(h) => t.header = Some(h),
+        Record::Case(c) => t.cases.push(c),
+        Record::CannotTest(why) => t.cannot_test = Some(why),
+        Record::Running { from, to } => (*running, *streaming) = (Some((from, to)), false),
+        Record::Streaming { from, to } => (*running, *streaming) = (Some((from, to)), true),
+        Record::TaintBefore(v) => t.taint_before = Some(v),
+        Record::TaintAfter(v) => t.taint_after = Some(v),
+        Record::AgentPanic(why) => t.agent_panic = Some(why),
     }
 }
 

@@ -175,8 +175,9 @@ fn move_next_to_target(case: &Case, res: &Resources) -> Result<(), String> {
 }
 
 /// Runs one case in a helper child of the worker, which sends its `Observed` back as JSON:
-/// for `Caller::NoCaps` a fork that drops every capability, for `Caller::Autoreaped` a
-/// clone3(CLONE_AUTOREAP) child, which keeps them.
+/// for `Caller::NoCaps` a fork that drops every capability, for the `Caller::UserNs*` ones a
+/// fork that unshares a user namespace, for `Caller::Autoreaped` a clone3(CLONE_AUTOREAP)
+/// child, which keeps the worker's capabilities ([`become_caller`]).
 fn in_helper(case: &Case, plan: &Plan, res: &mut Resources, inject: Option<&str>) -> Observed {
     let set_tid = match prepare(case, plan.env, plan.arch, res) {
         Ok(t) => t,
@@ -248,7 +249,7 @@ fn become_caller(case: &Case, res: &Resources) -> Result<(), String> {
                 writes.extend([("sys/user/max_user_namespaces", "0"), ("sys/user/max_pid_namespaces", "0")]);
             }
             for (file, text) in writes {
-                let fd = rustix::fs::openat(proc, file, rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
+                let fd = rustix::fs::openat(proc, file, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
                     .map_err(|e| format!("open /proc/{file} in the caller's user namespace: {e}"))?;
                 rustix::io::write(&fd, text.as_bytes()).map_err(|e| format!("write {text:?} to /proc/{file}: {e}"))?;
             }
