@@ -396,7 +396,7 @@ fn collect(case: &Case, ret: i32, stack_low: usize, stack_size: usize, res: &mut
             // free before this case ends (a thread is released a moment after its
             // CLEARTID wake, a CLONE_PARENT child when init reaps it; under load, many
             // cases later — seen as EEXIST findings of the fuzzer).
-            wait_released(ret, thread, Instant::now() + res.timeout);
+            wait_released(ret, Instant::now() + res.timeout);
         }
     }
     view.fate = fate;
@@ -627,10 +627,8 @@ fn kill(pid: i32, pidfd: Option<rustix::fd::BorrowedFd>) {
 
 /// Waits (bounded) until a child someone else reaps (a thread, a CLONE_PARENT child) no
 /// longer holds its pid; returns whether it is gone.
-fn wait_released(pid: i32, thread: bool, deadline: Instant) -> bool {
-    // kill() looks the pid up as a thread-group id, so a thread is asked by tgkill; both
-    // with signal 0 answer ESRCH once the task is unhashed, i.e. its pid is free.
-    while if thread { thread_alive(pid) } else { process_alive(pid) } {
+fn wait_released(pid: i32, deadline: Instant) -> bool {
+    while held(pid) {
         if Instant::now() >= deadline {
             return false;
         }
@@ -648,9 +646,25 @@ fn thread_alive(tid: i32) -> bool {
     unsafe { libc::syscall(libc::SYS_tgkill, me, tid, 0) == 0 || *libc::__errno_location() != libc::ESRCH }
 }
 
-/// Some task of ours holds `pid` (a process, or a thread of the worker).
+/// `pid` is still taken at our level: a task of ours holds it (a process, or a thread of the
+/// worker; kill() looks a pid up as a thread-group id, so a thread is asked by tgkill), or the
+/// number is still allocated. The last is its own question: release_task detaches the task
+/// from its pid (kill and tgkill answer ESRCH from then) a moment before free_pid gives the
+/// number back, and a set_tid in that moment is EEXIST (seen: the fuzz pid-ownership test,
+/// 3 of 800 cases once in a few runs). pidfd_open finds the number: ESRCH only once it is free.
 fn held(pid: i32) -> bool {
-    pid > 0 && (process_alive(pid) || thread_alive(pid))
+    pid > 0 && (process_alive(pid) || thread_alive(pid) || number_allocated(pid))
+}
+
+/// pidfd_open(pid): ESRCH when no pid has that number here (find_get_pid), EINVAL when one
+/// does but no thread group leads it (a thread, or a task being released), a pidfd when
+/// one does. A kernel without it (ENOSYS, 5.3+ has it) or a full fd table says nothing.
+fn number_allocated(pid: i32) -> bool {
+    let Some(p) = rustix::process::Pid::from_raw(pid) else { return false };
+    match rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) {
+        Ok(_) | Err(rustix::io::Errno::INVAL) => true,
+        Err(_) => false,
+    }
 }
 
 /// Reaps our child (through its pidfd when the kernel gave one); returns whether that
