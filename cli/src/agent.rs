@@ -49,6 +49,7 @@ pub fn fuzz_request(cmdline: &str) -> Option<(u64, u64)> {
 }
 
 fn run() -> Result<(), String> {
+    let mut phases = Phases::start();
     let probe = probe::probe()?;
     for n in &probe.notes {
         println!("# clone3-abi probe: {n}");
@@ -56,6 +57,7 @@ fn run() -> Result<(), String> {
     if let Some(why) = pipeline::clone3_missing() {
         return Err(why);
     }
+    phases.done("probe");
     if let Some((iterations, seed)) = fuzz_request(&std::fs::read_to_string("/proc/cmdline").unwrap_or_default()) {
         let header = Header { arch: probe.arch.name.into(), uname: probe.uname.clone(), env: probe.env.clone(), cases: iterations as usize };
         println!("{}", console::line(&Record::Header(header)));
@@ -67,18 +69,39 @@ fn run() -> Result<(), String> {
         });
         println!("{}", console::line(&Record::TaintAfter(read_taint())));
         println!("# fuzz in the guest: {} inputs, {} ran, {} findings by the guest's own reckoning", t.inputs, t.ran, t.findings);
+        phases.done("fuzz");
+        println!("{}", console::line(&Record::Phases(phases.0)));
         return Ok(());
     }
     let cases = tables::all();
     let (predictions, run_mask) = pipeline::predict_all(&cases, &probe.env, &probe.arch);
     let header = Header { arch: probe.arch.name.into(), uname: probe.uname.clone(), env: probe.env.clone(), cases: cases.len() };
     println!("{}", console::line(&Record::Header(header)));
+    phases.done("model");
     let observed = run_streaming(&cases, &run_mask, &probe);
     println!("{}", console::line(&Record::TaintAfter(read_taint())));
+    phases.done("cases");
     // KTAP for whoever reads the console directly (LAVA monitors, people).
     let results = pipeline::evaluate(&cases, predictions, observed);
     print!("{}", report::ktap::render(&results));
+    phases.done("report");
+    println!("{}", console::line(&Record::Phases(phases.0)));
     Ok(())
+}
+
+/// The agent's parts, timed one after another (`Record::Phases`).
+struct Phases(Vec<(String, u64)>, std::time::Instant);
+
+impl Phases {
+    fn start() -> Self {
+        Phases(Vec::new(), std::time::Instant::now())
+    }
+
+    fn done(&mut self, what: &str) {
+        let now = std::time::Instant::now();
+        self.0.push((what.to_string(), now.duration_since(self.1).as_micros() as u64));
+        self.1 = now;
+    }
 }
 
 /// Runs the table in one sandbox, each case's record printed as soon as the worker reports

@@ -10,6 +10,7 @@
 //! C3 77aa0c12 {"case":{"index":0,"id":"size.zero","observed":{"err":"EINVAL"}}}
 //! …
 //! C3 c0ffee00 {"taint_after":0}
+//! C3 1b2c3d4e {"phases":[["probe",81234],["model",67012],["cases",1718301],["report",111204]]}
 //! <<<clone3-abi:end v1>>>
 //! ```
 //! Other lines (printk, KTAP for console readers) may come between; only `C3 ` lines count
@@ -65,6 +66,9 @@ pub enum Record {
     TaintAfter(Option<u64>),
     /// The agent itself panicked (a bug in clone3-abi, not the kernel's): the message.
     AgentPanic(String),
+    /// How long each part of the agent's run took, in microseconds of the guest's
+    /// CLOCK_MONOTONIC, in order (`clone3-abi bench --qemu` prints them).
+    Phases(Vec<(String, u64)>),
 }
 
 pub fn line(r: &Record) -> String {
@@ -132,6 +136,7 @@ pub struct Transcript {
     pub agent_panic: Option<String>,
     pub taint_before: Option<Option<u64>>,
     pub taint_after: Option<Option<u64>>,
+    pub phases: Vec<(String, u64)>,
     pub began: bool,
     pub ended: bool,
     /// Kernel trouble (panic, oops, BUG, WARNING, lockups, stalls, OOM kills) quoted as
@@ -305,6 +310,7 @@ fn take(t: &mut Transcript, (running, streaming): (&mut Option<(usize, usize)>, 
         Record::TaintBefore(v) => t.taint_before = Some(v),
         Record::TaintAfter(v) => t.taint_after = Some(v),
         Record::AgentPanic(why) => t.agent_panic = Some(why),
+        Record::Phases(p) => t.phases = p,
     }
 }
 
@@ -452,9 +458,13 @@ mod tests {
 
     #[test]
     fn taint_and_agent_records_round_trip() {
-        let text = [BEGIN.to_string(), line(&Record::TaintBefore(Some(0))), line(&Record::TaintAfter(None)), END.into()].join("\n");
+        let phases = vec![("probe".to_string(), 81_234), ("cases".to_string(), 1_718_301)];
+        let text = [BEGIN.to_string(), line(&Record::TaintBefore(Some(0))), line(&Record::TaintAfter(None)), line(&Record::Phases(phases.clone())), END.into()]
+            .join("\n");
         let t = parse(&text);
         assert_eq!((t.taint_before, t.taint_after), (Some(Some(0)), Some(None)));
+        assert_eq!(t.phases, phases);
+        assert!(t.garbage.is_empty() && t.ended);
     }
 
     #[test]

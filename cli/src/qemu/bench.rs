@@ -2,9 +2,11 @@
 //! booted once with the agent powering off at once (the floor), one after another; then the
 //! whole matrix runs as `clone3-abi qemu` runs it. The figure is matrix wall ÷ (Σ floor ÷
 //! cores): 1.0 would be every core booting guests back to back with nothing else to do.
-//! The floor boots are timed once more `cores` at a time, as the matrix runs its guests:
-//! matrix ÷ that wall is what the cases and the tool add, without what sharing the
-//! machine costs the boots themselves (TCG's threads, SMT siblings).
+//! The floor boots are timed once more `cores` at a time, longest first, as the matrix runs
+//! its guests: matrix ÷ that wall is what the cases and the tool add, without what sharing
+//! the machine costs the boots themselves (TCG's threads, SMT siblings). Agents are found
+//! (or built) before anything is timed, as an installed tool has them; each guest's line
+//! shows where its agent's time went, by the agent's own clock (`Record::Phases`).
 
 use super::{agent_for, find_agents, launch, recipe, recipe_kernel, write_initramfs, QemuArgs};
 use crate::{CANNOT_TEST, GOOD};
@@ -28,6 +30,8 @@ pub fn bench(guests: &[String]) -> u8 {
             return crate::USAGE;
         }
     };
+    // Found (built from a checkout) once, before anything is timed: an installed tool has
+    // them ready, and the matrix below uses these.
     let agents = match find_agents(&recipes, None) {
         Ok(a) => a,
         Err(e) => {
@@ -36,24 +40,24 @@ pub fn bench(guests: &[String]) -> u8 {
         }
     };
     // Each guest's floor boot, alone on the machine.
-    let mut floor = Duration::ZERO;
-    println!("{:<12} {:>5} {:>9}", "guest", "accel", "floor");
+    let mut floors = Vec::new();
     for r in &recipes {
         match floor_boot(r, &agents) {
-            Ok((accel, wall)) => {
-                println!("{:<12} {:>5} {:>8.2}s", r.name, accel.name(), wall.as_secs_f64());
-                floor += wall;
-            }
+            Ok((accel, wall)) => floors.push((accel, wall)),
             Err(e) => {
                 eprintln!("clone3-abi: cannot test: {}: {e}", r.name);
                 return CANNOT_TEST;
             }
         }
     }
+    let floor: Duration = floors.iter().map(|(_, w)| *w).sum();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // The same floor boots `cores` at a time, as the matrix runs its guests: what the boots
-    // alone cost when they share the machine (TCG's threads, SMT siblings).
-    let shared = match floors_side_by_side(&recipes, &agents, cores) {
+    // The same floor boots `cores` at a time and longest first, as the matrix runs its
+    // guests: what the boots alone cost when they share the machine (TCG's threads, SMT
+    // siblings, the last guest running alone).
+    let mut by_floor: Vec<&recipe::Recipe> = recipes.iter().collect();
+    by_floor.sort_by_key(|r| std::cmp::Reverse(floors[recipes.iter().position(|x| x.name == r.name).expect("listed")].1));
+    let shared = match floors_side_by_side(&by_floor, &agents, cores) {
         Ok(wall) => wall,
         Err(e) => {
             eprintln!("clone3-abi: cannot test: {e}");
@@ -64,15 +68,16 @@ pub fn bench(guests: &[String]) -> u8 {
     let mut args = Cli::try_parse_from(["qemu", "--arch", &names]).expect("valid arguments").qemu;
     args.quiet = true;
     let start = Instant::now();
-    let verdict = super::qemu(args);
+    let (verdict, ran) = super::run_matrix(&args, recipes.clone(), &agents);
     let matrix = start.elapsed();
+    print_guests(&recipes, &floors, &ran);
     let ideal = floor.as_secs_f64() / cores as f64;
     let ratio = matrix.as_secs_f64() / ideal;
     println!("floor: Σ {:.2}s over {} guests, ÷ {cores} cores = {ideal:.2}s", floor.as_secs_f64(), recipes.len());
     println!("matrix (clone3-abi qemu --arch {names}): {:.2}s, exit {verdict}", matrix.as_secs_f64());
     println!("ratio: {ratio:.2} (target <= {TARGET}){}", if ratio <= TARGET { "" } else { "  ABOVE TARGET" });
     println!(
-        "the floor boots {cores} at a time: {:.2}s; matrix ÷ that = {:.2} (what the cases and the tool add to the boots as the matrix runs them)",
+        "the floor boots {cores} at a time, longest first: {:.2}s; matrix ÷ that = {:.2} (what the cases and the tool add to the boots as the matrix runs them)",
         shared.as_secs_f64(),
         matrix.as_secs_f64() / shared.as_secs_f64()
     );
@@ -80,6 +85,42 @@ pub fn bench(guests: &[String]) -> u8 {
         GOOD => GOOD,
         _ => CANNOT_TEST,
     }
+}
+
+/// Per guest: its floor alone, its boot in the matrix, and where the agent's time went
+/// there (the agent's own clock: probe, model, cases, report).
+fn print_guests(recipes: &[recipe::Recipe], floors: &[(launch::Accel, Duration)], ran: &[super::Guest]) {
+    let phase_names: Vec<String> = ran.iter().filter_map(|g| g.outcome.as_ref().ok()).flat_map(|t| t.phases.iter().map(|(p, _)| p.clone())).fold(Vec::new(), |mut v, p| {
+        if !v.contains(&p) {
+            v.push(p);
+        }
+        v
+    });
+    let mut head = format!("{:<12} {:>5} {:>7} {:>7} {:>9}", "guest", "accel", "floor", "matrix", "to agent");
+    for p in &phase_names {
+        head.push_str(&format!(" {p:>8}"));
+    }
+    println!("{head}");
+    let secs = |d: Duration| format!("{:.2}s", d.as_secs_f64());
+    for (r, (accel, floor)) in recipes.iter().zip(floors) {
+        let g = ran.iter().find(|g| g.recipe.name == r.name);
+        let boot = g.and_then(|g| g.boot.as_ref());
+        let mut row = format!(
+            "{:<12} {:>5} {:>7} {:>7} {:>9}",
+            r.name,
+            accel.name(),
+            secs(*floor),
+            boot.map_or("-".into(), |b| secs(b.wall)),
+            boot.and_then(|b| b.to_agent).map_or("-".into(), secs)
+        );
+        let phases = g.and_then(|g| g.outcome.as_ref().ok()).map(|t| t.phases.as_slice()).unwrap_or_default();
+        for p in &phase_names {
+            let us = phases.iter().find(|(n, _)| n == p).map(|(_, us)| *us);
+            row.push_str(&format!(" {:>8}", us.map_or("-".into(), |us| secs(Duration::from_micros(us)))));
+        }
+        println!("{row}");
+    }
+    println!("(floor: the guest alone, the agent powering off at once; matrix: its boot in the matrix; the rest: the agent's parts, its own clock)");
 }
 
 /// One floor boot: the agent powers off at once. Its accelerator and wall time.
@@ -96,8 +137,9 @@ fn floor_boot(r: &recipe::Recipe, agents: &[(String, std::path::PathBuf)]) -> Re
     }
 }
 
-/// Every floor boot, `cores` at a time (each thread takes the next guest): the wall time.
-fn floors_side_by_side(recipes: &[recipe::Recipe], agents: &[(String, std::path::PathBuf)], cores: usize) -> Result<Duration, String> {
+/// Every floor boot, `cores` at a time (each thread takes the next guest, in the order
+/// given): the wall time.
+fn floors_side_by_side(recipes: &[&recipe::Recipe], agents: &[(String, std::path::PathBuf)], cores: usize) -> Result<Duration, String> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let start = Instant::now();
     std::thread::scope(|s| {

@@ -153,6 +153,8 @@ struct Tested {
     observed: Vec<Option<Observed>>,
     /// Why the kernel's taint was not compared, if it was not.
     taint_note: Option<String>,
+    /// The agent's own timings of its parts (µs).
+    phases: Vec<(String, u64)>,
 }
 
 /// Why a guest gave no table to judge.
@@ -244,6 +246,12 @@ pub fn qemu(args: QemuArgs) -> u8 {
             }
         },
     };
+    run_matrix(&args, recipes, &agents).0
+}
+
+/// Boots every guest (as many at a time as there are cores, longest first) with the agents
+/// found, and reports: the exit code, and each guest as it ran.
+fn run_matrix(args: &QemuArgs, recipes: Vec<Recipe>, agents: &[(String, PathBuf)]) -> (u8, Vec<Guest>) {
     let (inputs, cases) = match args.fuzz {
         Some(n) => crate::fuzz::seeded_cases(args.seed, 0..n),
         None => (Vec::new(), tables::all()),
@@ -264,8 +272,8 @@ pub fn qemu(args: QemuArgs) -> u8 {
                 bar.set_prefix(r.name.clone());
                 bar.set_style(indicatif::ProgressStyle::with_template("{prefix:>12} {spinner} {msg}").expect("template"));
                 bar.enable_steady_tick(Duration::from_millis(200));
-                let agent = agent_for(&agents, &r);
-                let g = run_guest(r, agent, &args, &cases, &|m| bar.set_message(m.to_string()));
+                let agent = agent_for(agents, &r);
+                let g = run_guest(r, agent, args, &cases, &|m| bar.set_message(m.to_string()));
                 bar.finish_with_message(match &g.outcome {
                     Ok(_) => "done".to_string(),
                     Err(u) => format!("{}: {:.60}", u.label(), u.why()),
@@ -277,7 +285,7 @@ pub fn qemu(args: QemuArgs) -> u8 {
     let mut guests = done.into_inner().unwrap();
     guests.sort_by_key(|(i, _)| *i);
     let guests: Vec<Guest> = guests.into_iter().map(|(_, g)| g).collect();
-    report_matrix(&args, &cases, &inputs, &guests)
+    (report_matrix(args, &cases, &inputs, &guests), guests)
 }
 
 fn run_guest(recipe: Recipe, agent: Option<PathBuf>, args: &QemuArgs, cases: &[Case], say: &dyn Fn(&str)) -> Guest {
@@ -482,7 +490,7 @@ fn judge_console(boot: &launch::Boot, cases: &[Case]) -> Result<Tested, Untested
         crash::Taint::Unreadable(why) => Some(why),
         crash::Taint::Unchanged => None,
     };
-    Ok(Tested { arch, env: h.env, uname: h.uname, observed, taint_note })
+    Ok(Tested { arch, env: h.env, uname: h.uname, observed, taint_note, phases: t.phases })
 }
 
 fn report_matrix(args: &QemuArgs, cases: &[Case], inputs: &[clone3_suites::fuzz::FuzzInput], guests: &[Guest]) -> u8 {
