@@ -107,7 +107,7 @@ pub fn run(args: RunArgs) -> u8 {
     print!("{ktap}");
     // A report that cannot be written makes the run "cannot test", but never hides a
     // difference: the summary below still decides between 0 and 1.
-    let mut code = taint.code(args.on_crash);
+    let mut code = args.on_crash.for_taint(&taint);
     match &taint {
         Taint::New(why) => eprintln!("clone3-abi: {why}; the kernel log (dmesg) says why"),
         Taint::Unreadable(why) => eprintln!("clone3-abi: kernel taint not compared: {why}"),

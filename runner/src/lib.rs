@@ -13,6 +13,7 @@ mod worker;
 pub mod bench;
 pub mod interrupt;
 pub mod probe;
+pub mod taint;
 pub mod time;
 
 pub use sandbox::{run_cases, RunOptions};
