@@ -19,15 +19,12 @@ pub fn is_agent() -> bool {
 }
 
 
-/// On the kernel command line: power off at once, running nothing.
-pub const FLOOR: &str = "clone3abi.floor=1";
-
 pub fn agent() -> ! {
     install_panic_hook();
     println!("{}", console::BEGIN);
     mount_all();
     // `clone3-abi bench --qemu`'s floor: the boot and power-off alone.
-    if std::fs::read_to_string("/proc/cmdline").is_ok_and(|c| c.split_whitespace().any(|w| w == FLOOR)) {
+    if std::fs::read_to_string("/proc/cmdline").is_ok_and(|c| c.split_whitespace().any(|w| w == console::FLOOR)) {
         println!("{}", console::END);
         power_off()
     }

@@ -10,7 +10,6 @@
 mod agent;
 mod bench;
 mod bisect;
-mod console;
 mod crash;
 mod doctor;
 pub mod fuzz;
@@ -19,6 +18,7 @@ mod oracle;
 mod pipeline;
 mod probe;
 mod qemu;
+use clone3_qemu::console;
 use clone3_report as report;
 use clone3_runner as runner;
 use clone3_report::verdict;

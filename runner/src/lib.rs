@@ -1,7 +1,8 @@
 //! Layer 3: the machine's facts the model and the runner need ([`probe`]), and cases
 //! turned into real clone3 calls inside a sandbox, one [`Observed`] per case. Used
-//! unchanged by native runs, the agent, the fuzzer and the bench (the `clone3-abi` crate
-//! is the front ends, the QEMU driver and the reporters above it).
+//! unchanged by native runs, the agent, the fuzzer and the bench; the kernel's taint flags
+//! before and after ([`taint`]). Above it: the reporters (`clone3-report`), the QEMU driver
+//! (`clone3-qemu`) and the front ends (`clone3-abi`).
 
 mod arena;
 mod attempt;

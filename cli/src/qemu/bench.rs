@@ -8,7 +8,8 @@
 //! (or built) before anything is timed, as an installed tool has them; each guest's line
 //! shows where its agent's time went, by the agent's own clock (`Record::Phases`).
 
-use super::{agent_for, find_agents, launch, recipe, recipe_kernel, write_initramfs, QemuArgs};
+use super::{agent_for, find_agents, launch, recipe, QemuArgs};
+use clone3_qemu::guest::{cached_accel, recipe_kernel, write_initramfs};
 use crate::{CANNOT_TEST, GOOD};
 use clap::Parser;
 use std::time::{Duration, Instant};
@@ -128,9 +129,9 @@ fn floor_boot(r: &recipe::Recipe, agents: &[(String, std::path::PathBuf)]) -> Re
     let agent = agent_for(agents, r).expect("find_agents covers every target");
     let kernel = recipe_kernel(r)?;
     let initrd = write_initramfs(&agent, true)?;
-    let accel = super::cached_accel(r, &kernel, &initrd);
+    let accel = cached_accel(r, &kernel, &initrd);
     let limits = launch::Limits { watchdog: Duration::from_secs(240), boot: Duration::from_secs(120) };
-    let b = launch::boot(r, &kernel, &initrd, accel, limits, crate::agent::FLOOR, &|_| {});
+    let b = launch::boot(r, &kernel, &initrd, accel, limits, crate::console::FLOOR, &|_| {});
     match b.console.contains(crate::console::END) {
         true => Ok((accel, b.wall)),
         false => Err(format!("the floor boot did not reach the agent's end: {}", b.qemu_failed.unwrap_or_default())),

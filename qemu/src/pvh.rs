@@ -22,7 +22,7 @@ pub fn elf_for(bzimage: &Path) -> Result<PathBuf, String> {
     }
     let data = std::fs::read(bzimage).map_err(|e| format!("{}: {e}", bzimage.display()))?;
     let image = extract(&data).map_err(|e| format!("{}: cannot extract the ELF for PVH: {e}", bzimage.display()))?;
-    crate::report::write_atomically(&elf, &image).map_err(|e| format!("{}: {e}", elf.display()))?;
+    clone3_report::write_atomically(&elf, &image).map_err(|e| format!("{}: {e}", elf.display()))?;
     Ok(elf)
 }
 

@@ -3,7 +3,7 @@
 //! (`~/.cache/clone3-abi/`). Every file lands through a temporary name and a rename, so an
 //! interrupted download leaves nothing that looks complete.
 
-use super::recipe::Recipe;
+use crate::recipe::Recipe;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,7 +50,7 @@ fn image_path(recipe: &Recipe) -> (PathBuf, PathBuf, String) {
 pub fn cached_image(recipe: &Recipe) -> PathBuf {
     let (_, image, _) = image_path(recipe);
     if recipe.kernel.pvh {
-        super::pvh::elf_name(&image)
+        crate::pvh::elf_name(&image)
     } else {
         image
     }
@@ -68,7 +68,7 @@ fn kernel(recipe: &Recipe) -> Result<PathBuf, String> {
     }
     let deb = cache_dir().join("debs").join(format!("{stem}.deb"));
     if !(deb.is_file() && sha256_of(&deb)? == k.sha256) {
-        download(&format!("{}/{}", super::mirror::root(k.archive), k.filename), &deb, &k.sha256)?;
+        download(&format!("{}/{}", crate::mirror::root(k.archive), k.filename), &deb, &k.sha256)?;
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let tmp = dir.join(format!(".unpack{}", std::process::id()));

@@ -1,7 +1,7 @@
 //! Boots one guest: QEMU with the kernel, the initramfs and the console on stdio, bounded
 //! by a watchdog. Returns the console text and timings; judging is the caller's.
 
-use super::recipe::Recipe;
+use crate::recipe::Recipe;
 use crate::console;
 use std::io::Read;
 use std::path::Path;
@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn the_kernel_command_line_lets_warnings_through() {
-        let r = &super::super::recipe::load(&["all".into()], None).unwrap();
+        let r = &crate::recipe::load(&["all".into()], None).unwrap();
         for recipe in r {
             let line = kernel_cmdline(recipe, "clone3abi.fuzz=3");
             let words: Vec<&str> = line.split(' ').collect();
@@ -252,7 +252,7 @@ mod tests {
         let bin = dir.path().join("qemu");
         std::fs::write(&bin, format!("#!/bin/sh\n{script}\n")).unwrap();
         std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let mut r = super::super::recipe::load(&["x86_64".into()], None).unwrap().remove(0);
+        let mut r = crate::recipe::load(&["x86_64".into()], None).unwrap().remove(0);
         r.qemu.binary = bin.to_string_lossy().into_owned();
         (dir, r)
     }

@@ -23,12 +23,15 @@
 //! joins the line's head to the next line at each cut point until the CRC says which cut
 //! the kernel made; what was cut out is read as console text like any other.
 
-use crate::runner::Observed;
+use clone3_runner::Observed;
 use clone3_suites::Env;
 use serde::{Deserialize, Serialize};
 
 pub const BEGIN: &str = "<<<clone3-abi:begin v1>>>";
 pub const END: &str = "<<<clone3-abi:end v1>>>";
+/// On the kernel command line: the agent powers off at once, running nothing (the floor
+/// `clone3-abi bench --qemu` measures).
+pub const FLOOR: &str = "clone3abi.floor=1";
 const PREFIX: &str = "C3 ";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

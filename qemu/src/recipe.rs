@@ -34,7 +34,7 @@ pub struct Kernel {
     /// Which archive of the mirror holds it: `debian` (the default) or `debian-security`
     /// (stable series' newest kernels; see `mirror.rs`).
     #[serde(default)]
-    pub archive: super::mirror::Archive,
+    pub archive: crate::mirror::Archive,
     /// The kernel file inside the package (`./boot/vmlinuz-…`).
     pub kernel_path: String,
     /// Of that file once unpacked: checked at every use, so a damaged cache is re-unpacked.
@@ -75,7 +75,7 @@ pub enum Matrix {
 
 macro_rules! recipes {
     ($($matrix:ident $name:literal),* $(,)?) => {
-        &[$((Matrix::$matrix, $name, include_str!(concat!("../../../qemu-images/", $name, ".toml")))),*]
+        &[$((Matrix::$matrix, $name, include_str!(concat!("../../qemu-images/", $name, ".toml")))),*]
     };
 }
 
