@@ -24,6 +24,10 @@ pub struct BenchArgs {
     /// The guests for --qemu (as `qemu --arch`).
     #[arg(long, value_delimiter = ',', default_value = "all", requires = "qemu")]
     arch: Vec<String>,
+    /// For --qemu: measure this many times and print the median ratio too (the machine's
+    /// own speed drifts between minutes).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..100), requires = "qemu")]
+    rounds: u64,
 }
 
 /// The target from the issue: the suite may cost at most 1.25 × the raw loop per case.
@@ -31,7 +35,7 @@ const TARGET: f64 = 1.25;
 
 pub fn bench(args: BenchArgs) -> u8 {
     if args.qemu {
-        return crate::qemu::bench(&args.arch);
+        return crate::qemu::bench(&args.arch, args.rounds as usize);
     }
     let Some(case) = tables::all().into_iter().find(|c| c.id == args.case) else {
         eprintln!("clone3-abi: no case {}; `clone3-abi list` shows the ids", args.case);

@@ -23,7 +23,7 @@ struct Cli {
     qemu: QemuArgs,
 }
 
-pub fn bench(guests: &[String]) -> u8 {
+pub fn bench(guests: &[String], rounds: usize) -> u8 {
     let recipes = match recipe::load(guests, None) {
         Ok(r) => r,
         Err(e) => {
@@ -40,14 +40,42 @@ pub fn bench(guests: &[String]) -> u8 {
             return CANNOT_TEST;
         }
     };
+    // This machine's speed drifts between minutes: several rounds, each floor and matrix
+    // side by side, and their median.
+    let mut ratios = Vec::new();
+    for round in 1..=rounds {
+        if rounds > 1 {
+            println!("round {round} of {rounds}");
+        }
+        match one_round(&recipes, &agents) {
+            Ok(r) => ratios.push(r),
+            Err(code) => return code,
+        }
+    }
+    if rounds > 1 {
+        let median = |pick: fn(&(f64, f64)) -> f64| {
+            let mut v: Vec<f64> = ratios.iter().map(pick).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (r, s) = (median(|r| r.0), median(|r| r.1));
+        let all = ratios.iter().map(|r| format!("{:.2}", r.0)).collect::<Vec<_>>().join(", ");
+        println!("median of {rounds} rounds: ratio {r:.2} ({all}) (target <= {TARGET}){}; against the shared floor {s:.2}", if r <= TARGET { "" } else { "  ABOVE TARGET" });
+    }
+    GOOD
+}
+
+/// One round: the floors alone, the floors `cores` at a time, the matrix. Its two ratios
+/// (against Σ floor ÷ cores, and against the shared floors), or the exit code of a failure.
+fn one_round(recipes: &[recipe::Recipe], agents: &[(String, std::path::PathBuf)]) -> Result<(f64, f64), u8> {
     // Each guest's floor boot, alone on the machine.
     let mut floors = Vec::new();
-    for r in &recipes {
-        match floor_boot(r, &agents) {
+    for r in recipes {
+        match floor_boot(r, agents) {
             Ok((accel, wall)) => floors.push((accel, wall)),
             Err(e) => {
                 eprintln!("clone3-abi: cannot test: {}: {e}", r.name);
-                return CANNOT_TEST;
+                return Err(CANNOT_TEST);
             }
         }
     }
@@ -56,47 +84,49 @@ pub fn bench(guests: &[String]) -> u8 {
     // The same floor boots `cores` at a time and longest first, as the matrix runs its
     // guests: what the boots alone cost when they share the machine (TCG's threads, SMT
     // siblings, the last guest running alone).
-    let mut by_floor: Vec<&recipe::Recipe> = recipes.iter().collect();
-    by_floor.sort_by_key(|r| std::cmp::Reverse(floors[recipes.iter().position(|x| x.name == r.name).expect("listed")].1));
-    let shared = match floors_side_by_side(&by_floor, &agents, cores) {
+    let mut by_floor: Vec<(&recipe::Recipe, Duration)> = recipes.iter().zip(floors.iter().map(|(_, w)| *w)).collect();
+    by_floor.sort_by_key(|(_, w)| std::cmp::Reverse(*w));
+    let by_floor: Vec<&recipe::Recipe> = by_floor.into_iter().map(|(r, _)| r).collect();
+    let shared = match floors_side_by_side(&by_floor, agents, cores) {
         Ok(wall) => wall,
         Err(e) => {
             eprintln!("clone3-abi: cannot test: {e}");
-            return CANNOT_TEST;
+            return Err(CANNOT_TEST);
         }
     };
     let names = recipes.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(",");
     let mut args = Cli::try_parse_from(["qemu", "--arch", &names]).expect("valid arguments").qemu;
     args.quiet = true;
     let start = Instant::now();
-    let (verdict, ran) = super::run_matrix(&args, recipes.clone(), &agents);
+    let (verdict, ran) = super::run_matrix(&args, recipes.to_vec(), agents);
     let matrix = start.elapsed();
-    print_guests(&recipes, &floors, &ran);
+    print_guests(recipes, &floors, &ran);
     let ideal = floor.as_secs_f64() / cores as f64;
     let ratio = matrix.as_secs_f64() / ideal;
+    let against_shared = matrix.as_secs_f64() / shared.as_secs_f64();
     println!("floor: Σ {:.2}s over {} guests, ÷ {cores} cores = {ideal:.2}s", floor.as_secs_f64(), recipes.len());
     println!("matrix (clone3-abi qemu --arch {names}): {:.2}s, exit {verdict}", matrix.as_secs_f64());
     println!("ratio: {ratio:.2} (target <= {TARGET}){}", if ratio <= TARGET { "" } else { "  ABOVE TARGET" });
     println!(
-        "the floor boots {cores} at a time, longest first: {:.2}s; matrix ÷ that = {:.2} (what the cases and the tool add to the boots as the matrix runs them)",
+        "the floor boots {cores} at a time, longest first: {:.2}s; matrix ÷ that = {against_shared:.2} (what the cases and the tool add to the boots as the matrix runs them)",
         shared.as_secs_f64(),
-        matrix.as_secs_f64() / shared.as_secs_f64()
     );
     match verdict {
-        GOOD => GOOD,
-        _ => CANNOT_TEST,
+        GOOD => Ok((ratio, against_shared)),
+        _ => Err(CANNOT_TEST),
     }
 }
 
 /// Per guest: its floor alone, its boot in the matrix, and where the agent's time went
 /// there (the agent's own clock: probe, model, cases, report).
 fn print_guests(recipes: &[recipe::Recipe], floors: &[(launch::Accel, Duration)], ran: &[super::Guest]) {
-    let phase_names: Vec<String> = ran.iter().filter_map(|g| g.outcome.as_ref().ok()).flat_map(|t| t.phases.iter().map(|(p, _)| p.clone())).fold(Vec::new(), |mut v, p| {
-        if !v.contains(&p) {
-            v.push(p);
+    // The agent's parts, in the order it reports them (every guest runs the same ones).
+    let mut phase_names: Vec<&str> = Vec::new();
+    for (name, _) in ran.iter().filter_map(|g| g.outcome.as_ref().ok()).flat_map(|t| &t.phases) {
+        if !phase_names.contains(&name.as_str()) {
+            phase_names.push(name);
         }
-        v
-    });
+    }
     let mut head = format!("{:<12} {:>5} {:>7} {:>7} {:>9}", "guest", "accel", "floor", "matrix", "to agent");
     for p in &phase_names {
         head.push_str(&format!(" {p:>8}"));
@@ -116,7 +146,7 @@ fn print_guests(recipes: &[recipe::Recipe], floors: &[(launch::Accel, Duration)]
         );
         let phases = g.and_then(|g| g.outcome.as_ref().ok()).map(|t| t.phases.as_slice()).unwrap_or_default();
         for p in &phase_names {
-            let us = phases.iter().find(|(n, _)| n == p).map(|(_, us)| *us);
+            let us = phases.iter().find(|(n, _)| n == p).map(|&(_, us)| us);
             row.push_str(&format!(" {:>8}", us.map_or("-".into(), |us| secs(Duration::from_micros(us)))));
         }
         println!("{row}");
