@@ -143,6 +143,14 @@ mod tests {
         assert_eq!(worse(GOOD, GOOD), GOOD);
         assert_eq!(worse(BAD, USAGE), USAGE);
     }
+
+    #[test]
+    fn bench_rounds_belong_to_the_qemu_bench() {
+        let parse = |a: &[&str]| Cli::try_parse_from(["clone3-abi", "bench"].iter().chain(a));
+        assert!(parse(&["--rounds", "3"]).is_err(), "--rounds without --qemu");
+        assert!(parse(&["--qemu", "--rounds", "0"]).is_err());
+        assert!(parse(&["--qemu", "--rounds", "3"]).is_ok() && parse(&["--qemu"]).is_ok() && parse(&[]).is_ok());
+    }
 }
 
 
