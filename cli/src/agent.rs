@@ -38,13 +38,6 @@ pub fn agent() -> ! {
     power_off()
 }
 
-/// `clone3abi.fuzz=N clone3abi.seed=S` on the kernel command line: seeded fuzzing instead
-/// of the tables (the host regenerates the same inputs from the seed).
-pub fn fuzz_request(cmdline: &str) -> Option<(u64, u64)> {
-    let get = |key: &str| cmdline.split_whitespace().find_map(|w| w.strip_prefix(key)).and_then(|v| v.parse().ok());
-    Some((get("clone3abi.fuzz=")?, get("clone3abi.seed=").unwrap_or(0)))
-}
-
 fn run() -> Result<(), String> {
     let mut phases = Phases::start();
     let probe = probe::probe()?;
@@ -55,7 +48,7 @@ fn run() -> Result<(), String> {
         return Err(why);
     }
     phases.done("probe");
-    if let Some((iterations, seed)) = fuzz_request(&std::fs::read_to_string("/proc/cmdline").unwrap_or_default()) {
+    if let Some((iterations, seed)) = console::fuzz_request(&std::fs::read_to_string("/proc/cmdline").unwrap_or_default()) {
         let header = Header { arch: probe.arch.name.into(), uname: probe.uname.clone(), env: probe.env.clone(), cases: iterations as usize };
         println!("{}", console::line(&Record::Header(header)));
         let t = crate::fuzz::run_seeded(&probe, seed, iterations, |first, _, results| {

@@ -32,6 +32,20 @@ pub const END: &str = "<<<clone3-abi:end v1>>>";
 /// On the kernel command line: the agent powers off at once, running nothing (the floor
 /// `clone3-abi bench --qemu` measures).
 pub const FLOOR: &str = "clone3abi.floor=1";
+const FUZZ: &str = "clone3abi.fuzz=";
+const SEED: &str = "clone3abi.seed=";
+
+/// On the kernel command line: seeded fuzzing instead of the tables, `iterations` inputs
+/// from `seed` (the host regenerates the same inputs from the seed).
+pub fn fuzz_arg(iterations: u64, seed: u64) -> String {
+    format!("{FUZZ}{iterations} {SEED}{seed}")
+}
+
+/// The agent's side of [`fuzz_arg`]: the request on `cmdline`, if there is one.
+pub fn fuzz_request(cmdline: &str) -> Option<(u64, u64)> {
+    let get = |key: &str| cmdline.split_whitespace().find_map(|w| w.strip_prefix(key)).and_then(|v| v.parse().ok());
+    Some((get(FUZZ)?, get(SEED).unwrap_or(0)))
+}
 const PREFIX: &str = "C3 ";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -468,6 +482,14 @@ mod tests {
         assert_eq!((t.taint_before, t.taint_after), (Some(Some(0)), Some(None)));
         assert_eq!(t.phases, phases);
         assert!(t.garbage.is_empty() && t.ended);
+    }
+
+    #[test]
+    fn a_fuzz_request_reads_back_from_the_kernel_command_line() {
+        let cmdline = format!("console=ttyS0 panic=-1 loglevel=7 {}", fuzz_arg(3000, 31));
+        assert_eq!(fuzz_request(&cmdline), Some((3000, 31)));
+        assert_eq!(fuzz_request("console=ttyS0 clone3abi.fuzz=5"), Some((5, 0)));
+        assert_eq!(fuzz_request("console=ttyS0 clone3abi.floor=1"), None);
     }
 
     #[test]

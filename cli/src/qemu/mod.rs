@@ -198,7 +198,7 @@ fn run_matrix(args: &QemuArgs, recipes: Vec<Recipe>, agents: &[(String, PathBuf)
             "kvm" => Some(Accel::Kvm),
             _ => None,
         },
-        append: args.fuzz.map_or(String::new(), |n| format!("clone3abi.fuzz={n} clone3abi.seed={}", args.seed)),
+        append: args.fuzz.map_or(String::new(), |n| crate::console::fuzz_arg(n, args.seed)),
         watchdog: Duration::from_secs(args.watchdog),
         boot_timeout: args.boot_timeout.map(Duration::from_secs),
     };
