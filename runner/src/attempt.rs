@@ -162,7 +162,7 @@ fn prepare_set_tid(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resourc
 fn use_and_reap(pid: i32, arena: &mut Arena) -> Result<(), String> {
     let slot = arena.word(W_SET_TID + 1024);
     unsafe { slot.write(pid) };
-    clone3_exit_reap(CloneArgs { set_tid: slot as u64, set_tid_size: 1, ..sigchld_only() })
+    clone3_exit_reap(CloneArgs { set_tid: slot as u64, set_tid_size: 1, ..sigchld_only() }).map_err(|e| format!("clone3: errno {e}"))
 }
 
 /// A fork-like clone_args with only exit_signal SIGCHLD.
@@ -172,10 +172,11 @@ pub fn sigchld_only() -> CloneArgs {
 
 /// clone3 with `args` (fork-like: no VM, no stack); the child exits at once and is reaped.
 /// The wait needs no timeout: the child's only instruction after the syscall is exit.
-pub fn clone3_exit_reap(mut args: CloneArgs) -> Result<(), String> {
+/// Err: clone3's errno.
+pub fn clone3_exit_reap(mut args: CloneArgs) -> Result<(), i32> {
     match unsafe { clone3_arches::clone3(&mut args, core::mem::size_of::<CloneArgs>()) } {
         0 => clone3_arches::exit_thread(0),
-        r if r < 0 => Err(format!("clone3: errno {}", -r)),
+        r if r < 0 => Err(-r as i32),
         pid => {
             let mut st = 0;
             unsafe { libc::waitpid(pid as i32, &mut st, libc::__WALL) };
@@ -649,17 +650,27 @@ fn thread_alive(tid: i32) -> bool {
 /// `pid` is still taken at our level: a task of ours holds it (a process, or a thread of the
 /// worker; kill() looks a pid up as a thread-group id, so a thread is asked by tgkill), or the
 /// number is still allocated. The last is its own question: release_task detaches the task
-/// from its pid (kill and tgkill answer ESRCH from then) a moment before free_pid gives the
-/// number back, and a set_tid in that moment is EEXIST (seen: the fuzz pid-ownership test,
-/// 3 of 800 cases once in a few runs). pidfd_open finds the number: ESRCH only once it is free.
+/// from its pid (kill and tgkill answer ESRCH from then) a moment before the number is given
+/// back, and a set_tid in that moment is EEXIST (seen: the fuzz pid-ownership test, 1–3 of
+/// 800 cases once in a few runs, with pidfd_open already asked as well).
 fn held(pid: i32) -> bool {
     pid > 0 && (process_alive(pid) || thread_alive(pid) || number_allocated(pid))
 }
 
-/// pidfd_open(pid): ESRCH when no pid has that number here (find_get_pid), EINVAL when one
-/// does but no thread group leads it (a thread, or a task being released), a pidfd when
-/// one does. A kernel without it (ENOSYS, 5.3+ has it) or a full fd table says nothing.
+/// Is the number `pid` allocated at our level? Asked the way a case will use it: a child
+/// with set_tid = [pid] that exits at once (EEXIST while the number is taken; reaped, its
+/// number is free again when the wait returns). Where set_tid is not ours to use (no
+/// CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE over this pid namespace), pidfd_open: ESRCH
+/// when no pid has the number (find_get_pid), EINVAL or a pidfd when one does; a kernel
+/// without it or a full fd table says nothing.
 fn number_allocated(pid: i32) -> bool {
+    let tids = [pid];
+    let args = CloneArgs { set_tid: tids.as_ptr() as u64, set_tid_size: 1, ..sigchld_only() };
+    match clone3_exit_reap(args) {
+        Ok(()) => return false,
+        Err(libc::EEXIST) => return true,
+        Err(_) => {}
+    }
     let Some(p) = rustix::process::Pid::from_raw(pid) else { return false };
     match rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) {
         Ok(_) | Err(rustix::io::Errno::INVAL) => true,

@@ -61,7 +61,7 @@ fn in_worker(plan: &Plan, case: &Case, iterations: usize, passes: Judge) -> Resu
     for _ in 0..ROUNDS {
         let t = Instant::now();
         for _ in 0..per_round {
-            clone3_exit_reap(sigchld_only())?;
+            clone3_exit_reap(sigchld_only()).map_err(|e| format!("clone3: errno {e}"))?;
         }
         raw += t.elapsed();
         let t = Instant::now();
