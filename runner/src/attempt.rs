@@ -63,7 +63,7 @@ pub fn attempt(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resources) 
 /// fresh memory, and the set_tid values (making a `Freed` pid really used and reaped).
 pub fn prepare(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resources) -> Result<Vec<i32>, String> {
     res.arena.reset();
-    prepare_set_tid(case, env, arch, res)
+    prepare_set_tid(case, env, arch)
 }
 
 /// The call itself and what follows, after [`prepare`] (possibly in a capability-less
@@ -137,7 +137,7 @@ pub fn attempt_prepared(case: &Case, env: &Env, res: &mut Resources, set_tid: Ve
 
 /// The set_tid values the kernel will read (the model's own choice of pids), after
 /// making a `Freed` pid really used-and-reaped.
-fn prepare_set_tid(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resources) -> Result<Vec<i32>, String> {
+fn prepare_set_tid(case: &Case, env: &Env, arch: &ArchProfile) -> Result<Vec<i32>, String> {
     let newpid = case.flags & NEWPID != 0;
     let n = (case.set_tid.size as usize).min(64);
     let mut tids = Vec::with_capacity(n);
@@ -145,7 +145,7 @@ fn prepare_set_tid(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resourc
         let t = case.set_tid.tid(index);
         let v = resolve_tid(t, TidAt { index, newpid }, env, arch).unwrap_or(0);
         if t == Tid::Freed {
-            use_and_reap(v, &mut res.arena).map_err(|e| format!("could not use pid {v} first: {e}"))?;
+            child_at(v).map_err(|e| format!("could not use pid {v} first: clone3: errno {e}"))?;
         }
         // The model promises these free at the worker's own level; never hand the kernel
         // one an earlier case's child still holds (that EEXIST would be ours, not the kernel's).
@@ -158,11 +158,13 @@ fn prepare_set_tid(case: &Case, env: &Env, arch: &ArchProfile, res: &mut Resourc
     Ok(tids)
 }
 
-/// Runs a child with pid `pid` (set_tid at the caller's level) and reaps it.
-fn use_and_reap(pid: i32, arena: &mut Arena) -> Result<(), String> {
-    let slot = arena.word(W_SET_TID + 1024);
-    unsafe { slot.write(pid) };
-    clone3_exit_reap(CloneArgs { set_tid: slot as u64, set_tid_size: 1, ..sigchld_only() }).map_err(|e| format!("clone3: errno {e}"))
+/// A child at pid `pid` (set_tid at the caller's level) that exits at once, reaped. Its
+/// exit_signal is 0: a SIGCHLD child is autoreaped while SIGCHLD is ignored (a case's child
+/// that shares our handlers may leave it so until the next case's `signals::reset`), and
+/// then the wait can return before the number is given back. Err: clone3's errno.
+fn child_at(pid: i32) -> Result<(), i32> {
+    let tids = [pid];
+    clone3_exit_reap(CloneArgs { set_tid: tids.as_ptr() as u64, set_tid_size: 1, ..unsafe { core::mem::zeroed() } })
 }
 
 /// A fork-like clone_args with only exit_signal SIGCHLD.
@@ -664,9 +666,7 @@ fn held(pid: i32) -> bool {
 /// when no pid has the number (find_get_pid), EINVAL or a pidfd when one does; a kernel
 /// without it or a full fd table says nothing.
 fn number_allocated(pid: i32) -> bool {
-    let tids = [pid];
-    let args = CloneArgs { set_tid: tids.as_ptr() as u64, set_tid_size: 1, ..sigchld_only() };
-    match clone3_exit_reap(args) {
+    match child_at(pid) {
         Ok(()) => return false,
         Err(libc::EEXIST) => return true,
         Err(_) => {}
