@@ -68,9 +68,11 @@ fn run() -> Result<(), String> {
     let header = Header { arch: probe.arch.name.into(), uname: probe.uname.clone(), env: probe.env.clone(), cases: cases.len() };
     println!("{}", console::line(&Record::Header(header)));
     phases.done("model");
-    let observed = run_streaming(&cases, &run_mask, &probe);
+    let (observed, took, start) = run_streaming(&cases, &run_mask, &probe);
     println!("{}", console::line(&Record::TaintAfter(read_taint())));
     phases.done("cases");
+    let timing = console::Timing::of(start, cases.iter().map(|c| c.id.as_str()).zip(took));
+    println!("{}", console::line(&Record::Timing(timing)));
     // KTAP for whoever reads the console directly (LAVA monitors, people).
     let results = pipeline::evaluate(&cases, predictions, observed);
     print!("{}", report::ktap::render(&results));
@@ -104,9 +106,14 @@ impl Phases {
 /// The last case of a round is printed only when the round is over: a worker that ends
 /// badly after its last line leaves that case not run (runner::sandbox), and the record
 /// says so.
-fn run_streaming(cases: &[clone3_suites::Case], run_mask: &[bool], probe: &probe::Probe) -> Vec<Option<crate::runner::Observed>> {
+///
+/// Also each case's time in µs from the previous report (`Record::Timing`), and the sum
+/// over the rounds of the time to their first report (the sandbox's start and that case).
+fn run_streaming(cases: &[clone3_suites::Case], run_mask: &[bool], probe: &probe::Probe) -> (Vec<Option<crate::runner::Observed>>, Vec<Option<u64>>, u64) {
     let n = cases.len();
     let mut observed = vec![None; n];
+    let mut took = vec![None; n];
+    let mut start = 0;
     let mut printed = 0;
     let print_upto = |printed: &mut usize, upto: usize, observed: &[Option<crate::runner::Observed>]| {
         for (index, case) in cases.iter().enumerate().take(upto).skip(*printed) {
@@ -123,8 +130,15 @@ fn run_streaming(cases: &[clone3_suites::Case], run_mask: &[bool], probe: &probe
         print_upto(&mut printed, first, &observed);
         println!("{}", console::line(&Record::Streaming { from: first, to: n }));
         let mut reported = vec![false; n];
+        let (mut since, mut first_report) = (std::time::Instant::now(), true);
         let mut each = |i: usize, o: &crate::runner::Observed| {
             reported[i] = true;
+            let us = since.elapsed().as_micros() as u64;
+            match std::mem::take(&mut first_report) {
+                true => start += us,
+                false => took[i] = Some(us),
+            }
+            since = std::time::Instant::now();
             if i != last {
                 observed[i] = Some(o.clone());
                 print_upto(&mut printed, through_skipped(i), &observed);
@@ -144,7 +158,7 @@ fn run_streaming(cases: &[clone3_suites::Case], run_mask: &[bool], probe: &probe
         print_upto(&mut printed, through_skipped(casualty), &observed);
     }
     print_upto(&mut printed, n, &observed);
-    observed
+    (observed, took, start)
 }
 
 /// proc and sysfs for the probe, devtmpfs for /dev, cgroup2 for CLONE_INTO_CGROUP.

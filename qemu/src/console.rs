@@ -11,6 +11,7 @@
 //! …
 //! C3 c0ffee00 {"taint_after":0}
 //! C3 1b2c3d4e {"phases":[["probe",81234],["model",67012],["cases",1718301],["report",111204]]}
+//! C3 2c3d4e5f {"timing":{"start":30125,"families":[["size",41234,40],…],"slowest":[["ns.no_caps_plain",16020],…]}}
 //! <<<clone3-abi:end v1>>>
 //! ```
 //! Other lines (printk, KTAP for console readers) may come between; only `C3 ` lines count
@@ -63,6 +64,45 @@ pub struct CaseLine {
     pub observed: Option<Observed>,
 }
 
+/// Where the cases' time went in the guest, by the agent's clock: each case counts from the
+/// previous case's report to its own, so its share of the agent's console printing is in
+/// it too. A round's first case is in `start` instead, with the sandbox's start that comes
+/// before it. Microseconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timing {
+    /// From each round's start to its first report, summed: the sandbox and that case.
+    pub start: u64,
+    /// Per family in table order: its total and how many of its cases ran.
+    pub families: Vec<(String, u64, usize)>,
+    /// The slowest cases, slowest first.
+    pub slowest: Vec<(String, u64)>,
+}
+
+impl Timing {
+    /// How many cases `slowest` names.
+    pub const SLOWEST: usize = 8;
+
+    /// From `start` and each case's id and time (`None`: it did not run, or it was a
+    /// round's first).
+    pub fn of<'a>(start: u64, cases: impl IntoIterator<Item = (&'a str, Option<u64>)>) -> Self {
+        let mut t = Timing { start, ..Timing::default() };
+        let mut all = Vec::new();
+        for (id, us) in cases {
+            let Some(us) = us else { continue };
+            let family = id.split('.').next().unwrap_or("");
+            match t.families.iter_mut().find(|f| f.0 == family) {
+                Some(f) => (f.1, f.2) = (f.1 + us, f.2 + 1),
+                None => t.families.push((family.to_string(), us, 1)),
+            }
+            all.push((id.to_string(), us));
+        }
+        all.sort_by_key(|(_, us)| std::cmp::Reverse(*us));
+        all.truncate(Self::SLOWEST);
+        t.slowest = all;
+        t
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Record {
@@ -86,6 +126,8 @@ pub enum Record {
     /// How long each part of the agent's run took, in microseconds of the guest's
     /// CLOCK_MONOTONIC, in order (`clone3-abi bench --qemu` prints them).
     Phases(Vec<(String, u64)>),
+    /// The cases' time by family, and the slowest cases (`clone3-abi bench --qemu` prints it).
+    Timing(Timing),
 }
 
 pub fn line(r: &Record) -> String {
@@ -154,6 +196,7 @@ pub struct Transcript {
     pub taint_before: Option<Option<u64>>,
     pub taint_after: Option<Option<u64>>,
     pub phases: Vec<(String, u64)>,
+    pub timing: Option<Timing>,
     pub began: bool,
     pub ended: bool,
     /// Kernel trouble (panic, oops, BUG, WARNING, lockups, stalls, OOM kills) quoted as
@@ -328,6 +371,7 @@ fn take(t: &mut Transcript, (running, streaming): (&mut Option<(usize, usize)>, 
         Record::TaintAfter(v) => t.taint_after = Some(v),
         Record::AgentPanic(why) => t.agent_panic = Some(why),
         Record::Phases(p) => t.phases = p,
+        Record::Timing(timing) => t.timing = Some(timing),
     }
 }
 
@@ -476,12 +520,35 @@ mod tests {
     #[test]
     fn taint_and_agent_records_round_trip() {
         let phases = vec![("probe".to_string(), 81_234), ("cases".to_string(), 1_718_301)];
-        let text = [BEGIN.to_string(), line(&Record::TaintBefore(Some(0))), line(&Record::TaintAfter(None)), line(&Record::Phases(phases.clone())), END.into()]
-            .join("\n");
+        let timing = Timing::of(30_000, [("size.zero", None), ("ns.plain", Some(16_000))]);
+        let text = [
+            BEGIN.to_string(),
+            line(&Record::TaintBefore(Some(0))),
+            line(&Record::TaintAfter(None)),
+            line(&Record::Phases(phases.clone())),
+            line(&Record::Timing(timing.clone())),
+            END.into(),
+        ]
+        .join("\n");
         let t = parse(&text);
         assert_eq!((t.taint_before, t.taint_after), (Some(Some(0)), Some(None)));
         assert_eq!(t.phases, phases);
+        assert_eq!(t.timing, Some(timing));
         assert!(t.garbage.is_empty() && t.ended);
+    }
+
+    #[test]
+    fn timing_sums_families_in_table_order_and_names_the_slowest_cases() {
+        let mut cases = vec![("size.zero", Some(100)), ("flags.alone_newnet", Some(20_000)), ("size.ver0", Some(3_000)), ("size.skipped", None)];
+        let many: Vec<String> = (0..Timing::SLOWEST as u64 + 2).map(|i| format!("tid.case{i}")).collect();
+        cases.extend(many.iter().zip(1..).map(|(id, us)| (id.as_str(), Some(us))));
+        let t = Timing::of(0, cases);
+        assert_eq!(&t.families[..2], &[("size".to_string(), 3_100, 2), ("flags".to_string(), 20_000, 1)]);
+        assert_eq!(t.families[2], ("tid".to_string(), (1..=Timing::SLOWEST as u64 + 2).sum(), Timing::SLOWEST + 2));
+        assert_eq!(t.slowest.len(), Timing::SLOWEST);
+        assert_eq!(t.slowest[0], ("flags.alone_newnet".to_string(), 20_000));
+        assert_eq!(t.slowest[1], ("size.ver0".to_string(), 3_000));
+        assert!(t.slowest.windows(2).all(|w| w[0].1 >= w[1].1));
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct Tested {
     pub taint_note: Option<String>,
     /// The agent's own timings of its parts (µs).
     pub phases: Vec<(String, u64)>,
+    /// The agent's timing of the cases, when it sent one.
+    pub timing: Option<console::Timing>,
 }
 
 /// Why a guest gave no table to judge.
@@ -279,7 +281,7 @@ pub fn judge_console(boot: &launch::Boot, cases: &[Case]) -> Result<Tested, Unte
         taint::Taint::Unreadable(why) => Some(why),
         taint::Taint::Unchanged => None,
     };
-    Ok(Tested { arch, env: h.env, uname: h.uname, observed, taint_note, phases: t.phases })
+    Ok(Tested { arch, env: h.env, uname: h.uname, observed, taint_note, phases: t.phases, timing: t.timing })
 }
 
 /// The initramfs for an agent (gzip'd or plain), named by the agent's content: runs from

@@ -152,6 +152,47 @@ fn print_guests(recipes: &[recipe::Recipe], floors: &[(launch::Accel, Duration)]
         println!("{row}");
     }
     println!("(floor: the guest alone, the agent powering off at once; matrix: its boot in the matrix; the rest: the agent's parts, its own clock)");
+    print_timing(ran);
+}
+
+/// Where each guest's cases phase went, by family, and its slowest cases (`Record::Timing`).
+fn print_timing(ran: &[super::Guest]) {
+    let timed: Vec<(&str, &crate::console::Timing)> =
+        ran.iter().filter_map(|g| Some((g.recipe.name.as_str(), g.outcome.as_ref().ok()?.timing.as_ref()?))).collect();
+    if timed.is_empty() {
+        return;
+    }
+    let mut families: Vec<&str> = Vec::new();
+    for (name, _, _) in timed.iter().flat_map(|(_, t)| &t.families) {
+        if !families.contains(&name.as_str()) {
+            families.push(name);
+        }
+    }
+    let mut head = format!("{:<12} {:>5}", "family", "timed");
+    for (guest, _) in &timed {
+        head.push_str(&format!(" {guest:>11}"));
+    }
+    println!("{head}");
+    let ms = |us: u64| format!("{:.0}ms", us as f64 / 1000.0);
+    for f in families {
+        let of = |t: &crate::console::Timing| t.families.iter().find(|(n, _, _)| n == f).map(|&(_, us, n)| (us, n));
+        let cases = timed.iter().find_map(|(_, t)| of(t)).map_or(0, |(_, n)| n);
+        let mut row = format!("{f:<12} {cases:>5}");
+        for (_, t) in &timed {
+            row.push_str(&format!(" {:>11}", of(t).map_or("-".into(), |(us, _)| ms(us))));
+        }
+        println!("{row}");
+    }
+    let mut row = format!("{:<12} {:>5}", "(start)", "");
+    for (_, t) in &timed {
+        row.push_str(&format!(" {:>11}", ms(t.start)));
+    }
+    println!("{row}");
+    println!("(each case from the previous case's report to its own, by the agent's clock: its share of the console records is in it; (start): the sandbox's start and its first case)");
+    for (guest, t) in &timed {
+        let slow: Vec<String> = t.slowest.iter().map(|(id, us)| format!("{id} {}", ms(*us))).collect();
+        println!("slowest on {guest}: {}", slow.join(", "));
+    }
 }
 
 /// One floor boot: the agent powers off at once. Its accelerator and wall time.
@@ -162,10 +203,16 @@ fn floor_boot(r: &recipe::Recipe, agents: &[(String, std::path::PathBuf)]) -> Re
     let accel = cached_accel(r, &kernel, &initrd);
     let limits = launch::Limits { watchdog: Duration::from_secs(240), boot: Duration::from_secs(120) };
     let b = launch::boot(r, &kernel, &initrd, accel, limits, crate::console::FLOOR, &|_| {});
-    match b.console.contains(crate::console::END) {
-        true => Ok((accel, b.wall)),
-        false => Err(format!("the floor boot did not reach the agent's end: {}", b.qemu_failed.unwrap_or_default())),
+    if b.console.contains(crate::console::END) {
+        return Ok((accel, b.wall));
     }
+    // Why, as the matrix would say it: QEMU missing (with the install hint), failed, or slow.
+    let why = b.unavailable.or(b.qemu_failed).unwrap_or_else(|| match (b.boot_timed_out, b.timed_out) {
+        (Some(limit), _) => format!("the agent did not start within {} s", limit.as_secs()),
+        (None, true) => format!("killed after {} s", limits.watchdog.as_secs()),
+        (None, false) => "QEMU ended before the agent's end marker".into(),
+    });
+    Err(format!("the floor boot did not reach the agent's end: {why}"))
 }
 
 /// Every floor boot, `cores` at a time (each thread takes the next guest, in the order
