@@ -9,7 +9,7 @@
 //! shows where its agent's time went, by the agent's own clock (`Record::Phases`).
 
 use super::{agent_for, find_agents, launch, recipe, QemuArgs};
-use clone3_qemu::guest::{cached_accel, recipe_kernel, write_initramfs};
+use clone3_qemu::guest::{cached_accel, judge_console, recipe_kernel, write_initramfs};
 use crate::{CANNOT_TEST, GOOD};
 use clap::Parser;
 use std::time::{Duration, Instant};
@@ -206,12 +206,9 @@ fn floor_boot(r: &recipe::Recipe, agents: &[(String, std::path::PathBuf)]) -> Re
     if b.console.contains(crate::console::END) {
         return Ok((accel, b.wall));
     }
-    // Why, as the matrix would say it: QEMU missing (with the install hint), failed, or slow.
-    let why = b.unavailable.or(b.qemu_failed).unwrap_or_else(|| match (b.boot_timed_out, b.timed_out) {
-        (Some(limit), _) => format!("the agent did not start within {} s", limit.as_secs()),
-        (None, true) => format!("killed after {} s", limits.watchdog.as_secs()),
-        (None, false) => "QEMU ended before the agent's end marker".into(),
-    });
+    // Why, in the matrix's own words: QEMU missing (with the install hint) or failed, a
+    // crash, a hang, a console cut short.
+    let why = judge_console(&b, &[]).err().map_or_else(|| "no end marker".into(), |u| u.why().to_string());
     Err(format!("the floor boot did not reach the agent's end: {why}"))
 }
 
